@@ -1,0 +1,204 @@
+"""Hardware configs: a YAML-described schema, presets, dotted-path overrides, one-line errors.
+
+A config is a YAML mapping whose ``model`` key selects the hardware family. Unknown keys, wrong
+types and impossible values fail validation with one message naming the field, the value and what
+is allowed. Presets live in ``sim/presets/*.yaml``; ``load_config`` accepts a preset name, a YAML
+path or a dict, plus overrides such as ``{"array.rows": 64}`` (how sweeps vary a design).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from sim.errors import ConfigError
+
+PRESET_DIR = Path(__file__).parent / "presets"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArrayConfig(_Strict):
+    """Processing-element grid and its dataflow (output/weight/input stationary)."""
+
+    rows: int = Field(ge=1, le=4096)
+    cols: int = Field(ge=1, le=4096)
+    dataflow: Literal["os", "ws", "is"] = "ws"
+
+
+class MacConfig(_Strict):
+    """Integer MAC datapath of one PE: operand width and accumulator width in bits."""
+
+    operand_bits: int = Field(8, ge=2, le=32)
+    acc_bits: int = Field(32, ge=8, le=64)
+
+
+class SramConfig(_Strict):
+    """On-chip buffers in KiB (each double-buffered: half is filled while half is used)."""
+
+    ifmap_kb: float = Field(gt=0, le=1 << 20)
+    filter_kb: float = Field(gt=0, le=1 << 20)
+    ofmap_kb: float = Field(gt=0, le=1 << 20)
+
+
+class DramConfig(_Strict):
+    """Off-chip memory: type (selects pJ/bit in sim.tech) and bandwidth (GB/s; .inf = never stalls)."""
+
+    kind: str = "ddr4"
+    bandwidth_gbs: float = Field(gt=0)
+
+    @field_validator("kind")
+    @classmethod
+    def _known_kind(cls, kind: str) -> str:
+        from sim.tech import TechLibrary
+
+        kinds = TechLibrary.load().dram_kinds()
+        if kind not in kinds:
+            raise ValueError(f"unknown DRAM kind {kind!r}; allowed: {', '.join(kinds)}")
+        return kind
+
+
+class VectorConfig(_Strict):
+    """SIMD unit beside the array for softmax/elementwise ops (lanes=0: none, such ops are rejected)."""
+
+    lanes: int = Field(128, ge=0, le=65536)
+    softmax_ops_per_element: float = Field(5.0, gt=0, le=100)
+
+
+class TechConfig(_Strict):
+    """Technology node (nm) and optional overrides of tech-library entries (YAML path or mapping)."""
+
+    node_nm: float = Field(45, ge=7, le=130)
+    overrides: str | dict[str, Any] | None = None
+
+
+class SystolicConfig(_Strict):
+    """Dense systolic array (see sim.models.systolic for the cost model and its assumptions)."""
+
+    model: Literal["systolic"]
+    name: str = "systolic"
+    clock_ghz: float = Field(1.0, gt=0, le=10)
+    array: ArrayConfig
+    mac: MacConfig = MacConfig()
+    sram: SramConfig
+    dram: DramConfig
+    vector: VectorConfig = VectorConfig()
+    tech: TechConfig = TechConfig()
+    mode: Literal["default", "scalesim"] = "default"
+    fold_overlap: bool = True
+
+    @field_validator("clock_ghz")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be finite")
+        return value
+
+
+HardwareConfig = Annotated[SystolicConfig, Field(discriminator="model")]
+MODELS = ("systolic",)
+
+
+def presets() -> list[str]:
+    """Names of the built-in hardware presets."""
+    return sorted(p.stem for p in PRESET_DIR.glob("*.yaml"))
+
+
+@lru_cache(maxsize=None)
+def _read_yaml(path: Path) -> dict:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping of config fields; got {type(data).__name__}")
+    return data
+
+
+def raw_config(source: str | Path | dict) -> dict:
+    """The unvalidated config mapping of a preset name, a YAML path or a dict (a deep copy)."""
+    if isinstance(source, dict):
+        return copy.deepcopy(source)
+    path = Path(source)
+    if not path.suffix and (PRESET_DIR / f"{source}.yaml").is_file():
+        path = PRESET_DIR / f"{source}.yaml"
+    elif not path.is_file():
+        raise ConfigError(f"config: got {str(source)!r}; allowed: a YAML file or a preset ({', '.join(presets())})")
+    return copy.deepcopy(_read_yaml(path.resolve()))
+
+
+def apply_overrides(raw: dict, overrides: dict[str, Any] | None) -> dict:
+    """Set dotted paths (``"array.rows": 64``) in a config mapping; intermediate mappings must exist."""
+    for dotted, value in (overrides or {}).items():
+        node = raw
+        *parents, leaf = dotted.split(".")
+        for i, key in enumerate(parents):
+            child = node.get(key) if isinstance(node, dict) else None
+            if child is None:
+                child = node[key] = {}
+            if not isinstance(child, dict):
+                raise ConfigError(f"override {dotted}: {'.'.join(parents[:i + 1])} is not a mapping")
+            node = child
+        node[leaf] = value
+    return raw
+
+
+def load_config(source: str | Path | dict, overrides: dict[str, Any] | None = None) -> SystolicConfig:
+    """Validate a config (preset name, YAML path or dict) after applying dotted-path overrides."""
+    raw = apply_overrides(raw_config(source), overrides)
+    model = raw.get("model")
+    if model not in MODELS:
+        raise ConfigError(f"model: got {model!r}; allowed: {', '.join(MODELS)}")
+    try:
+        return SystolicConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_line(exc, raw.get("name", str(source)))) from None
+
+
+def _one_line(exc: ValidationError, where: str) -> str:
+    """Turn pydantic's report into one line: field, value, what is allowed (first error + count)."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(first["loc"][:-1])
+        msg = f"{field}: unknown key; allowed: {', '.join(allowed)}"
+    elif first["type"] == "missing":
+        msg = f"{field}: missing (required)"
+    else:
+        msg = f"{field}: got {first.get('input')!r}; allowed: {_allowed(first)}"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"config {where}: {msg}{more}"
+
+
+def _allowed(error: dict) -> str:
+    ctx = error.get("ctx") or {}
+    bounds = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}",
+              "less_than_equal": "<= {le}"}
+    if error["type"] in bounds:
+        return bounds[error["type"]].format(**ctx)
+    if error["type"] == "literal_error":
+        return str(ctx.get("expected"))
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _allowed_keys(loc: tuple) -> list[str]:
+    model: type[BaseModel] = SystolicConfig
+    for key in loc:
+        annotation = model.model_fields[key].annotation
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        model = annotation
+    return list(model.model_fields)

@@ -1,0 +1,256 @@
+"""Dense systolic array: R x C PEs, OS/WS/IS dataflows, double-buffered SRAMs, one DRAM interface.
+
+All costs are closed forms over numpy arrays (one entry per op); nothing is simulated per cycle.
+
+Mapping (the SCALE-Sim table): after lowering an op to GEMMs (``sim.lowering``), the spatial
+rows Sr, spatial columns Sc and temporal extent T are OS: (M, N, K), WS: (K, N, M), IS: (K, M, N);
+the op runs ``repeats * ceil(Sr/R) * ceil(Sc/C)`` folds.
+
+Compute cycles:
+- ``mode: scalesim`` reproduces SCALE-Sim v3: serial folds of 2R + C + T - 2 cycles (WS, IS) or
+  R + C + T - 2 (OS), total minus one (its 0-indexed last cycle); ``compute_cycles_true`` keeps
+  the count without the off-by-one. Conv output size follows its ceil rule with no padding.
+- ``mode: default`` with ``fold_overlap: true`` (assumption): the stationary operand of the next
+  fold is preloaded into double-buffered PE registers while the current fold streams, and outputs
+  drain while the next fold fills, so each fold costs max(T, R) and the pipeline's preload, fill
+  and drain (2R + C - 2) is paid once per op. With ``fold_overlap: false`` every fold costs
+  2R + C + T - 2 (preload R, fill/drain R + C - 2, stream T), serially, without SCALE-Sim's
+  off-by-one.
+
+Memory (assumptions, stated): every op reads its operands from DRAM and writes its outputs back
+(no inter-op reuse). An operand that fits in half of its buffer (the other half is being filled)
+is fetched once; otherwise it is re-fetched for every fold of the loop that re-visits it
+(WS: the activations once per column fold; OS: the weights once per row fold and an activation
+row-slice once per column fold; IS: the weights once per column fold). WS/IS partial sums
+(``acc_bits`` wide) stay in the output buffer if one column fold of them fits in half of it,
+else they spill to DRAM and are read back once per extra row fold. Operand widths come from the
+trace formats (``sim.numerics.storage``); SCALE-Sim mode uses its 1-byte words.
+
+Stalls: DRAM transfers are spread evenly over the op's n folds and double-buffered, a two-stage
+pipeline whose length is exactly max(C, D) + min(C, D) / n for compute C and transfer D cycles.
+
+Energy: MAC = multiplier + accumulator adder + PE pipeline registers (2 operands + 1 partial sum)
+per MAC, idle PEs clock-gated; SRAM per bit accessed, by buffer size; DRAM per bit by memory
+kind; logic leakage of every PE for the op's whole duration (SRAM leakage is not modelled);
+softmax and elementwise ops run on a SIMD vector unit at one FMA-equivalent (fp16 add + fp16
+mult) per element operation. Every per-unit cost comes from ``sim.tech`` with its citation
+(``cost_basis``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.config import SystolicConfig
+from sim.errors import UnsupportedOpError
+from sim.lowering import GEMM_KINDS, Gemms, lower
+from sim.numerics import bits_per_element
+from sim.tech import TechLibrary, TechValue
+
+VECTOR_KINDS = ("softmax", "elementwise")
+DMA_KINDS = ("kv_append", "kv_read")
+ENERGY_COMPONENTS = ("mac", "vector", "sram", "dram", "leakage")
+BUFFERS = ("ifmap", "filter", "ofmap")
+
+
+def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
+    return -(-a // b)
+
+
+class SystolicArray:
+    """Cost model of one dense systolic array configured by a :class:`SystolicConfig`."""
+
+    def __init__(self, config: SystolicConfig):
+        self.config = config
+        self.name = config.name
+        self.clock_hz = config.clock_ghz * 1e9
+        self.tech = TechLibrary.load(config.tech.node_nm, config.tech.overrides)
+        self.kinds = GEMM_KINDS + DMA_KINDS + (VECTOR_KINDS if config.vector.lanes else ())
+        self.basis = self._cost_basis()
+        self._unit = {k: v.value for k, v in self.basis.items()}
+        self._dram_bytes_per_cycle = config.dram.bandwidth_gbs * 1e9 / self.clock_hz
+        self._half_buffer = {b: getattr(config.sram, f"{b}_kb") * 1024 / 2 for b in BUFFERS}
+
+    # -- per-unit costs with provenance ------------------------------------------------------------
+
+    def _cost_basis(self) -> dict[str, TechValue]:
+        """Every per-unit energy/power/area the model uses, each a cited tech-library value."""
+        t, c = self.tech, self.config
+        op, acc = c.mac.operand_bits, c.mac.acc_bits
+        reg_bits = 2 * op + acc
+        basis = {
+            "mac_pj": t.int_mult_pj(op, op) + t.int_add_pj(acc) + t.register_pj_per_bit() * reg_bits,
+            "vector_op_pj": t.fp_add_pj(16) + t.fp_mult_pj(16),
+            "dram_pj_per_bit": t.dram_pj_per_bit(c.dram.kind),
+            "pe_leakage_uw": t.leakage_uw("multiplier", op) + t.leakage_uw("adder", acc),
+            "pe_area_um2": t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)
+            + t.register_area_um2_per_bit() * reg_bits,
+            "vector_lane_area_um2": t.fp_add_area_um2(16) + t.fp_mult_area_um2(16),
+        }
+        for b in BUFFERS:
+            size = int(getattr(c.sram, f"{b}_kb") * 1024)
+            basis[f"sram_{b}_read_pj_per_bit"] = t.sram_access_pj(size, bits=64) * (1 / 64)
+            basis[f"sram_{b}_write_pj_per_bit"] = t.sram_access_pj(size, bits=64, write=True) * (1 / 64)
+            basis[f"sram_{b}_area_mm2"] = t.sram_area_mm2(size)
+        return basis
+
+    def area(self) -> dict[str, TechValue]:
+        """Area by component in mm^2: PE array, each SRAM buffer, vector unit."""
+        c = self.config
+        um2_to_mm2 = 1e-6
+        parts = {"array": self.basis["pe_area_um2"] * (c.array.rows * c.array.cols * um2_to_mm2)}
+        parts.update({f"sram_{b}": self.basis[f"sram_{b}_area_mm2"] for b in BUFFERS})
+        if c.vector.lanes:
+            parts["vector"] = self.basis["vector_lane_area_um2"] * (c.vector.lanes * um2_to_mm2)
+        return {k: TechValue(v.value, "mm2", v.source) for k, v in parts.items()}
+
+    # -- evaluation ----------------------------------------------------------------------------------
+
+    def evaluate(self, kind: str, dims: dict[str, np.ndarray], formats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Costs of all ops of one kind: a dict of equally long arrays (see ``sim.result.COLUMNS``)."""
+        if kind in GEMM_KINDS:
+            return self._gemm(kind, dims, formats)
+        if kind in VECTOR_KINDS and self.config.vector.lanes:
+            return self._vector(kind, dims, formats)
+        if kind in DMA_KINDS:
+            return self._dma(kind, dims, formats)
+        raise UnsupportedOpError(f"model {self.name!r} (systolic) cannot run op kind {kind!r}; it runs: {', '.join(self.kinds)}")
+
+    def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
+        """Bits per element of an operand (1-byte words in SCALE-Sim mode; MAC width if unset)."""
+        fmts = formats[operand]
+        if self.config.mode == "scalesim":
+            return np.full(len(fmts), 8.0)
+        default = float(self.config.mac.operand_bits)
+        return np.array([bits_per_element(f) if f else default for f in fmts])
+
+    def _gemm(self, kind, dims, formats) -> dict[str, np.ndarray]:
+        c = self.config
+        R, C, df = c.array.rows, c.array.cols, c.array.dataflow
+        parity = c.mode == "scalesim"
+        g = lower(kind, dims, output_size="scalesim" if parity else "standard")
+        Sr, Sc, T = {"os": (g.M, g.N, g.K), "ws": (g.K, g.N, g.M), "is": (g.K, g.M, g.N)}[df]
+        rf, cf = _ceil_div(Sr, R), _ceil_div(Sc, C)
+        folds = g.repeats * rf * cf
+
+        if parity:
+            fold_cycles = (R if df == "os" else 2 * R) + C + T - 2
+            true = folds * fold_cycles
+            compute = true - 1
+        elif c.fold_overlap:
+            true = compute = 2 * R + C - 2 + folds * np.maximum(T, R)
+        else:
+            true = compute = folds * (2 * R + C + T - 2)
+
+        traffic = self._traffic(g, formats, df, rf, cf, Sc, T)
+        dram_bytes = traffic["dram_read"] + traffic["dram_write"]
+        dram_cycles = dram_bytes / self._dram_bytes_per_cycle
+        cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
+        cycles = np.ceil(cycles).astype(np.int64)
+
+        macs = g.macs
+        out = {
+            "cycles": cycles,
+            "compute_cycles": compute.astype(np.int64),
+            "compute_cycles_true": true.astype(np.int64),
+            "stall_cycles": cycles - compute,
+            "macs": macs,
+            "folds": folds,
+            "utilization": macs / (cycles * R * C),
+            "mapping_efficiency": Sr * Sc / (rf * cf * R * C),
+            "compute_utilization": macs / (compute * R * C),
+            "energy_mac_pj": macs * self._unit["mac_pj"],
+        }
+        out.update(self._memory_energy(traffic))
+        out["energy_leakage_pj"] = self._leakage_pj(cycles)
+        return out
+
+    def _traffic(self, g: Gemms, formats, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
+        """Bytes moved per op: DRAM read/write and per-buffer SRAM reads/writes (see module doc)."""
+        a_B = self._bits(formats, "A") / 8
+        w_B = self._bits(formats, g.w_operand) / 8
+        o_B = self._bits(formats, "O") / 8
+        acc_B = o_B if self.config.mode == "scalesim" else self.config.mac.acc_bits / 8
+        half = self._half_buffer
+        IF, FL, OF = g.a_elems * a_B, g.w_elems * w_B, g.o_elems * o_B
+        MK, KN, MN = g.M * g.K, g.K * g.N, g.M * g.N
+
+        if df == "os":
+            if_dram = IF * np.where(IF / rf <= half["ifmap"], 1, cf)
+            fl_dram = FL * np.where(FL <= half["filter"], 1, rf)
+            spill = np.zeros(len(IF))
+            if_sram, fl_sram = MK * cf * a_B, KN * rf * w_B
+            psum_w, psum_r = np.zeros(len(IF)), np.zeros(len(IF))
+        else:
+            if df == "ws":
+                if_dram = IF * np.where(IF <= half["ifmap"], 1, cf)
+                fl_dram = FL
+                if_sram, fl_sram = MK * cf * a_B, KN * w_B
+            else:
+                if_dram = IF
+                fl_dram = FL * np.where(FL <= half["filter"], 1, cf)
+                if_sram, fl_sram = MK * a_B, KN * cf * w_B
+            tile = np.minimum(self.config.array.cols, Sc) * T * acc_B
+            spill = np.where(tile > half["ofmap"], (rf - 1) * MN * acc_B, 0)
+            psum_w, psum_r = (rf - 1) * MN * acc_B, (rf - 1) * MN * acc_B
+        reps = g.repeats
+        return {
+            "dram_read": reps * (if_dram + fl_dram + spill),
+            "dram_write": reps * (OF + spill),
+            "sram_ifmap_read": reps * if_sram, "sram_ifmap_write": reps * if_dram,
+            "sram_filter_read": reps * fl_sram, "sram_filter_write": reps * fl_dram,
+            "sram_ofmap_read": reps * (psum_r + OF + spill), "sram_ofmap_write": reps * (psum_w + MN * o_B + spill),
+        }
+
+    def _memory_energy(self, traffic: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """SRAM and DRAM energy plus byte counters from a traffic dict."""
+        u = self._unit
+        sram_pj = sum(traffic[f"sram_{b}_{rw}"] * 8 * u[f"sram_{b}_{rw}_pj_per_bit"]
+                      for b in BUFFERS for rw in ("read", "write"))
+        out = {
+            "energy_sram_pj": sram_pj,
+            "energy_dram_pj": (traffic["dram_read"] + traffic["dram_write"]) * 8 * u["dram_pj_per_bit"],
+            "bytes_dram_read": traffic["dram_read"],
+            "bytes_dram_write": traffic["dram_write"],
+            "bytes_sram_read": sum(traffic[f"sram_{b}_read"] for b in BUFFERS),
+            "bytes_sram_write": sum(traffic[f"sram_{b}_write"] for b in BUFFERS),
+        }
+        return out
+
+    def _leakage_pj(self, cycles: np.ndarray) -> np.ndarray:
+        c = self.config
+        watts = c.array.rows * c.array.cols * self._unit["pe_leakage_uw"] * 1e-6
+        return watts * cycles / self.clock_hz * 1e12
+
+    def _vector(self, kind, d, formats) -> dict[str, np.ndarray]:
+        if kind == "softmax":
+            elements = d["B"] * d["H"] * d["Q"] * d["T"]
+            ops = elements * self.config.vector.softmax_ops_per_element
+        else:
+            elements, ops = d["E"], d["E"] * d["F"]
+        cycles = np.ceil(ops / self.config.vector.lanes).astype(np.int64)
+        nbytes = elements * self._bits(formats, "A") / 8
+        zero = np.zeros(len(cycles))
+        traffic = {"dram_read": zero, "dram_write": zero, "sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes,
+                   **{f"sram_{b}_{rw}": zero for b in ("ifmap", "filter") for rw in ("read", "write")}}
+        out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
+               "utilization": ops / (cycles * self.config.vector.lanes),
+               "energy_vector_pj": ops * self._unit["vector_op_pj"]}
+        out.update(self._memory_energy(traffic))
+        out["energy_leakage_pj"] = self._leakage_pj(cycles)
+        return out
+
+    def _dma(self, kind, d, formats) -> dict[str, np.ndarray]:
+        """KV-cache append/read: K and V moved between DRAM and the buffers, no compute."""
+        tokens = d["Q"] if kind == "kv_append" else d["T"]
+        nbytes = 2 * d["B"] * d["G"] * tokens * d["D"] * self._bits(formats, "KV") / 8
+        zero = np.zeros(len(nbytes))
+        write = kind == "kv_append"
+        traffic = {"dram_read": zero if write else nbytes, "dram_write": nbytes if write else zero,
+                   "sram_ofmap_read": nbytes if write else zero, "sram_ifmap_write": zero if write else nbytes,
+                   "sram_ifmap_read": zero, "sram_ofmap_write": zero, "sram_filter_read": zero, "sram_filter_write": zero}
+        cycles = np.ceil(nbytes / self._dram_bytes_per_cycle).astype(np.int64)
+        out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles}
+        out.update(self._memory_energy(traffic))
+        out["energy_leakage_pj"] = self._leakage_pj(cycles)
+        return out

@@ -1,0 +1,244 @@
+"""The trace: an ordered table of einsum-like ops, the one interface every hardware model shares.
+
+Each op has an identity (``id``, ``name``, ``layer``, ``phase``), a ``kind`` whose named loop
+dimensions are fixed by ``OP_KINDS``, one number format per operand (``W`` weights, ``A``
+activations, ``O`` outputs, ``KV`` cache), the ids it waits on (``deps``; default: the previous
+op) and optional payload arrays (sparse coordinates, per-request KV lengths, bit streams, value
+statistics) keyed by op id.
+
+In memory the ops are columnar (a pandas DataFrame, one int64 column per dimension name, -1 where
+the kind does not use it) so models evaluate all ops of one kind with numpy at once. On disk a
+trace is ``NAME.parquet`` (the op table, with a schema-tagged metadata record) plus
+``NAME.npz`` beside it when there are payloads.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sim.errors import TraceFormatError
+from sim.numerics import check_format
+
+SCHEMA = "accel-dse-trace"
+SCHEMA_VERSION = 1
+
+# kind -> {dimension: default (None = required)}. Dimension meanings:
+#   gemm: O[M,N] += A[M,K] * W[K,N]
+#   conv2d / deconv2d / sparse_conv2d: batch N, in-channels C, input H x W, out-channels K,
+#       kernel R x S, stride, pad (deconv2d is the transposed convolution)
+#   attention_score / attention_context: requests B, query heads H, KV heads G (GQA; G = H for
+#       MHA), query tokens Q, KV length T, head dim D
+#   softmax: over T for B*H*Q rows; elementwise: E elements, F operations per element
+#   kv_append: B requests append Q tokens of K and V for G heads of dim D; kv_read likewise reads T
+#   weight_decode: E weights decoded; transfer: bytes moved between units
+OP_KINDS: dict[str, dict[str, int | None]] = {
+    "gemm": {"M": None, "N": None, "K": None},
+    "conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
+    "deconv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
+    "sparse_conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
+    "attention_score": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
+    "attention_context": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
+    "softmax": {"B": None, "H": None, "Q": None, "T": None},
+    "elementwise": {"E": None, "F": 1},
+    "kv_append": {"B": None, "G": None, "Q": None, "D": None},
+    "kv_read": {"B": None, "G": None, "T": None, "D": None},
+    "weight_decode": {"E": None},
+    "transfer": {"bytes": None},
+}
+# Payloads an op kind must carry (sparse convolution needs its active sites).
+REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",)}
+DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in OP_KINDS.values() for d in dims))
+OPERANDS: tuple[str, ...] = ("W", "A", "O", "KV")
+PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
+_ZERO_OK = {"pad"}  # dimensions that may be 0; all others must be >= 1
+ABSENT = -1
+
+
+@dataclass
+class Trace:
+    """An ordered op table plus payload arrays and a free-form ``meta`` dict describing the workload."""
+
+    ops: pd.DataFrame
+    payloads: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def kinds(self) -> list[str]:
+        """Op kinds present, in order of first appearance."""
+        return list(dict.fromkeys(self.ops["kind"]))
+
+    def dims(self, kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """Row positions of the ops of ``kind`` and their dimension columns as int64 arrays."""
+        rows = np.flatnonzero(self.ops["kind"].to_numpy() == kind)
+        return rows, {d: self.ops[d].to_numpy()[rows] for d in OP_KINDS[kind]}
+
+    def formats(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Operand format names of the given rows ("" where an operand is absent)."""
+        return {o: self.ops[f"fmt_{o}"].to_numpy()[rows] for o in OPERANDS}
+
+    def equals(self, other: Trace) -> bool:
+        """True when ops, payloads and meta are identical."""
+        if not self.ops.equals(other.ops) or self.meta != other.meta:
+            return False
+        if self.payloads.keys() != other.payloads.keys():
+            return False
+        return all(
+            self.payloads[k].keys() == other.payloads[k].keys()
+            and all(np.array_equal(v, other.payloads[k][n]) for n, v in self.payloads[k].items())
+            for k in self.payloads
+        )
+
+    # -- storage -------------------------------------------------------------------------------
+
+    def save(self, path: str | Path) -> Path:
+        """Write ``path`` (.parquet) and, when there are payloads, ``path`` with suffix .npz."""
+        path = Path(path).with_suffix(".parquet")
+        table = pa.Table.from_pandas(self.ops, preserve_index=False)
+        record = {"schema": SCHEMA, "version": SCHEMA_VERSION, "meta": self.meta,
+                  "payload_ops": sorted(self.payloads)}
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"accel_dse": json.dumps(record).encode()})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, path)
+        if self.payloads:
+            flat = {f"{op}/{name}": arr for op, arrays in self.payloads.items() for name, arr in arrays.items()}
+            np.savez_compressed(path.with_suffix(".npz"), **flat)
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> Trace:
+        """Read a trace written by :meth:`save`; any other file gives a :class:`TraceFormatError`."""
+        path = Path(path)
+        if not path.is_file():
+            raise TraceFormatError(f"trace file {path}: no such file")
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise TraceFormatError(f"trace file {path}: not a readable Parquet file (truncated or foreign): {reason}") from None
+        raw = (table.schema.metadata or {}).get(b"accel_dse")
+        if raw is None:
+            raise TraceFormatError(f"trace file {path}: a Parquet file but not an accel-dse trace (no 'accel_dse' metadata)")
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            raise TraceFormatError(f"trace file {path}: corrupt 'accel_dse' metadata record") from None
+        if record.get("schema") != SCHEMA or record.get("version") != SCHEMA_VERSION:
+            raise TraceFormatError(f"trace file {path}: schema {record.get('schema')!r} version {record.get('version')!r}; "
+                                   f"allowed: {SCHEMA!r} version {SCHEMA_VERSION}")
+        ops = table.to_pandas()
+        missing = [c for c in _columns() if c not in ops.columns]
+        if missing:
+            raise TraceFormatError(f"trace file {path}: missing columns {missing}")
+        ops["deps"] = [tuple(int(d) for d in deps) for deps in ops["deps"]]
+        payloads = _load_payloads(path.with_suffix(".npz"), record["payload_ops"])
+        trace = cls(ops[list(_columns())], payloads, record["meta"])
+        validate(trace, source=str(path))
+        return trace
+
+
+def _columns() -> tuple[str, ...]:
+    return ("id", "name", "layer", "phase", "kind", *DIMS, *(f"fmt_{o}" for o in OPERANDS), "deps")
+
+
+def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np.ndarray]]:
+    if not expected_ops:
+        return {}
+    if not npz.is_file():
+        raise TraceFormatError(f"payload file {npz}: missing (the trace declares payloads for {len(expected_ops)} ops)")
+    payloads: dict[int, dict[str, np.ndarray]] = {}
+    try:
+        with np.load(npz, allow_pickle=False) as data:
+            for key in data.files:
+                op, _, name = key.partition("/")
+                payloads.setdefault(int(op), {})[name] = data[key]
+    except (OSError, ValueError, EOFError) as exc:
+        raise TraceFormatError(f"payload file {npz}: not a readable NPZ archive (truncated or foreign): {exc}") from None
+    if sorted(payloads) != sorted(expected_ops):
+        raise TraceFormatError(f"payload file {npz}: holds payloads for ops {sorted(payloads)[:8]}..., "
+                               f"the trace declares {sorted(expected_ops)[:8]}...")
+    return payloads
+
+
+class TraceBuilder:
+    """Accumulates ops one by one and builds a validated, columnar :class:`Trace`."""
+
+    def __init__(self, meta: dict | None = None, formats: dict[str, str] | None = None):
+        self.meta = dict(meta or {})
+        self.default_formats = dict(formats or {})
+        self._rows: list[dict] = []
+        self._payloads: dict[int, dict[str, np.ndarray]] = {}
+
+    def add(self, kind: str, name: str, dims: dict[str, int], *, layer: int = 0, phase: str = "other",
+            formats: dict[str, str] | None = None, deps: tuple[int, ...] | None = None,
+            payload: dict[str, np.ndarray] | None = None) -> int:
+        """Append one op and return its id. Missing dims take the kind's defaults."""
+        if kind not in OP_KINDS:
+            raise TraceFormatError(f"op {name!r}: kind: got {kind!r}; allowed: {', '.join(OP_KINDS)}")
+        unknown = set(dims) - set(OP_KINDS[kind])
+        if unknown:
+            raise TraceFormatError(f"op {name!r}: dims {sorted(unknown)} do not exist for kind {kind!r}; "
+                                   f"allowed: {', '.join(OP_KINDS[kind])}")
+        op_id = len(self._rows)
+        row = {"id": op_id, "name": name, "layer": layer, "phase": phase, "kind": kind}
+        row.update({d: ABSENT for d in DIMS})
+        for dim, default in OP_KINDS[kind].items():
+            value = dims.get(dim, default)
+            if value is None:
+                raise TraceFormatError(f"op {name!r}: dims.{dim}: missing; kind {kind!r} needs {', '.join(OP_KINDS[kind])}")
+            row[dim] = int(value)
+        fmts = {**self.default_formats, **(formats or {})}
+        row.update({f"fmt_{o}": fmts.get(o, "") for o in OPERANDS})
+        row["deps"] = tuple(deps) if deps is not None else ((op_id - 1,) if op_id else ())
+        self._rows.append(row)
+        if payload:
+            self._payloads[op_id] = {k: np.asarray(v) for k, v in payload.items()}
+        return op_id
+
+    def build(self) -> Trace:
+        ops = pd.DataFrame(self._rows, columns=list(_columns()))
+        ops = ops.astype({"id": "int64", "layer": "int64", **{d: "int64" for d in DIMS}})
+        trace = Trace(ops, self._payloads, self.meta)
+        validate(trace, source="trace")
+        return trace
+
+
+def validate(trace: Trace, source: str = "trace") -> None:
+    """Check ids, kinds, dimension ranges, formats, deps and required payloads; raise on the first problem."""
+    ops = trace.ops
+    if not np.array_equal(ops["id"].to_numpy(), np.arange(len(ops))):
+        raise TraceFormatError(f"{source}: op ids must be 0..{len(ops) - 1} in order")
+    bad_kind = set(ops["kind"]) - set(OP_KINDS)
+    if bad_kind:
+        raise TraceFormatError(f"{source}: kind: got {sorted(bad_kind)}; allowed: {', '.join(OP_KINDS)}")
+    bad_phase = set(ops["phase"]) - set(PHASES)
+    if bad_phase:
+        raise TraceFormatError(f"{source}: phase: got {sorted(bad_phase)}; allowed: {', '.join(PHASES)}")
+    for kind in trace.kinds():
+        rows, dims = trace.dims(kind)
+        for dim, values in dims.items():
+            low = 0 if dim in _ZERO_OK else 1
+            bad = np.flatnonzero(values < low)
+            if bad.size:
+                op = ops.iloc[rows[bad[0]]]
+                raise TraceFormatError(f"{source}: op {op['id']} ({op['name']!r}) dims.{dim}: got {values[bad[0]]}; "
+                                       f"allowed: integer >= {low}")
+        for name in REQUIRED_PAYLOADS.get(kind, ()):
+            for op_id in ops["id"].to_numpy()[rows]:
+                if name not in trace.payloads.get(int(op_id), {}):
+                    raise TraceFormatError(f"{source}: op {op_id} of kind {kind!r} needs payload {name!r}")
+    for operand in OPERANDS:
+        for fmt in set(ops[f"fmt_{operand}"]) - {""}:
+            check_format(fmt, field=f"{source}: fmt_{operand}")
+    for op_id, deps in zip(ops["id"], ops["deps"]):
+        if any(d < 0 or d >= op_id for d in deps):
+            raise TraceFormatError(f"{source}: op {op_id} deps: got {list(deps)}; allowed: ids of earlier ops")

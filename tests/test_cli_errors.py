@@ -1,0 +1,80 @@
+"""Bad input corpus: every malformed config, topology, trace or spec gives one line, exit 2, no traceback."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BAD = Path(__file__).parent / "data" / "bad"
+RUN = ["run", "-w", "llama-2-7b", "-p", "phase=decode", "-p", "context=16", "-p", "num_layers=1", "-c"]
+SCALESIM = ["scalesim", "-o", "{tmp}/out", "-c"]
+
+CASES = {
+    "config_unknown_key": (RUN + ["{bad}/config_unknown_key.yaml"], "array.dataflw: unknown key; allowed: rows, cols, dataflow"),
+    "config_negative_rows": (RUN + ["{bad}/config_negative_rows.yaml"], "array.rows: got -4; allowed: >= 1"),
+    "config_wrong_type": (RUN + ["{bad}/config_wrong_type.yaml"], "array.rows: got 'many'"),
+    "config_bad_dataflow": (RUN + ["{bad}/config_bad_dataflow.yaml"], "array.dataflow: got 'xs'; allowed: 'os', 'ws' or 'is'"),
+    "config_not_yaml": (RUN + ["{bad}/config_not_yaml.yaml"], "not valid YAML at line"),
+    "config_list_toplevel": (RUN + ["{bad}/config_list_toplevel.yaml"], "top level must be a mapping"),
+    "config_unknown_model": (RUN + ["{bad}/config_unknown_model.yaml"], "model: got 'gpu'; allowed: systolic"),
+    "config_bad_dram_kind": (RUN + ["{bad}/config_bad_dram_kind.yaml"], "dram.kind: got 'ddr9'"),
+    "config_missing_array": (RUN + ["{bad}/config_missing_array.yaml"], "array: missing (required)"),
+    "config_node_out_of_range": (RUN + ["{bad}/config_node_out_of_range.yaml"], "tech.node_nm: got 3; allowed: >= 7"),
+    "config_zero_sram": (RUN + ["{bad}/config_zero_sram.yaml"], "sram.ifmap_kb: got 0; allowed: > 0"),
+    "config_missing_file": (RUN + ["{bad}/nope.yaml"], "allowed: a YAML file or a preset"),
+    "override_bad_value": (RUN + ["edge-32", "--set", "array.cols=0"], "array.cols: got 0; allowed: >= 1"),
+    "workload_unknown_model": (["run", "-c", "edge-32", "-w", "gpt-9"], "gpt-9"),
+    "cfg_bad_dataflow": (SCALESIM + ["{bad}/cfg_bad_dataflow.cfg", "-t", "{bad}/topo_zero_stride.csv"], "array.dataflow: got 'xy'"),
+    "cfg_not_number": (SCALESIM + ["{bad}/cfg_not_number.cfg", "-t", "{bad}/topo_zero_stride.csv"], "arrayheight: got 'big'; allowed: a number"),
+    "cfg_missing_section": (SCALESIM + ["{bad}/cfg_missing_section.cfg", "-t", "{bad}/topo_zero_stride.csv"], "[architecture_presets] missing"),
+    "cfg_bad_interface": (SCALESIM + ["{bad}/cfg_bad_interface.cfg", "-t", "{bad}/topo_zero_stride.csv"], "InterfaceBandwidth: got 'FAST'"),
+    "cfg_garbage": (SCALESIM + ["{bad}/cfg_garbage.cfg", "-t", "{bad}/topo_zero_stride.csv"], "not a SCALE-Sim .cfg file"),
+    "topo_missing_field": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_missing_field.csv"], "topo_missing_field.csv:2: got 6 fields"),
+    "topo_non_integer": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_non_integer.csv"], "W: got 'ten'; allowed: a positive integer"),
+    "topo_zero_stride": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_zero_stride.csv"], "stride: got 0; allowed: a positive integer"),
+    "topo_filter_larger": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_filter_larger.csv"], "filter 5x5 larger than ifmap 4x4"),
+    "topo_header_only": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_header_only.csv"], "at least one layer row"),
+    "topo_sparse": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_sparse.csv"], "sparsity: got '2:4'"),
+    "topo_gemm_short": (SCALESIM + ["{bad}/ok.cfg", "-t", "{bad}/topo_gemm_short.csv", "-i", "gemm"], "got 3 fields; allowed: name, M, N, K"),
+    "trace_text": (["trace", "inspect", "{bad}/trace_text.parquet"], "not a readable Parquet file"),
+    "trace_truncated": (["trace", "inspect", "{tmp}/cut.parquet"], "truncated or foreign"),
+    "trace_foreign": (["trace", "inspect", "{tmp}/foreign.parquet"], "not an accel-dse trace"),
+    "trace_missing": (["run", "-c", "edge-32", "--trace", "{tmp}/none.parquet"], "no such file"),
+    "sweep_unknown_key": (["sweep", "{bad}/sweep_unknown_key.yaml", "-o", "{tmp}/sw"], "colour"),
+    "sweep_bad_value": (["sweep", "{bad}/sweep_bad_value.yaml", "-o", "{tmp}/sw"], "array.rows: got 0"),
+    "report_missing_dir": (["report", "{tmp}/no-sweep", "-o", "{tmp}/rep"], "no-sweep"),
+}
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory):
+    import pandas as pd
+
+    from workloads import build
+
+    tmp = tmp_path_factory.mktemp("bad")
+    path = build({"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 16, "num_layers": 1}).save(tmp / "t.parquet")
+    data = path.read_bytes()
+    (tmp / "cut.parquet").write_bytes(data[: len(data) // 2])
+    pd.DataFrame({"x": [1, 2, 3]}).to_parquet(tmp / "foreign.parquet")
+    return tmp
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_gives_one_line_and_exit_2(name, scratch):
+    args, expected = CASES[name]
+    argv = [a.format(bad=BAD, tmp=scratch) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", *argv], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert lines[0].startswith("dse: error: ")
+    assert expected in lines[0]
+
+
+def test_debug_flag_shows_traceback(scratch):
+    proc = subprocess.run([sys.executable, "-m", "sim.cli", "--debug", *RUN, str(BAD / "config_negative_rows.yaml")],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
