@@ -137,10 +137,16 @@ class SystolicArray:
             fold_cycles = (R if df == "os" else 2 * R) + C + T - 2
             true = folds * fold_cycles
             compute = true - 1
+            # SCALE-Sim's compute util: mean over folds of used MACs * T / (R * C * L), where its
+            # per-fold demand matrix spans L = R + C + T - 2 (OS) or 2R + 2C + T - 3 (WS, IS) cycles.
+            demand_span = R + C + T - 2 if df == "os" else 2 * R + 2 * C + T - 3
+            compute_util = Sr * Sc * T / (rf * cf * R * C * demand_span)
         elif c.fold_overlap:
             true = compute = 2 * R + C - 2 + folds * np.maximum(T, R)
         else:
             true = compute = folds * (2 * R + C + T - 2)
+        if not parity:
+            compute_util = g.macs / (compute * R * C)
 
         traffic = self._traffic(g, formats, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
@@ -158,7 +164,7 @@ class SystolicArray:
             "folds": folds,
             "utilization": macs / (cycles * R * C),
             "mapping_efficiency": Sr * Sc / (rf * cf * R * C),
-            "compute_utilization": macs / (compute * R * C),
+            "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }
         out.update(self._memory_energy(traffic))
