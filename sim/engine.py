@@ -14,8 +14,8 @@ from sim.result import COLUMNS, IDENTITY, Result
 from sim.trace import Trace
 
 
-def evaluate_ops(trace: Trace, model) -> pd.DataFrame:
-    """Per-op cost table (identity columns + model columns), in trace order, without timing."""
+def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
+    """Identity and cost columns of every op, in trace order (NaN where a kind lacks a column)."""
     unsupported = [k for k in trace.kinds() if k not in model.kinds]
     if unsupported:
         kind = unsupported[0]
@@ -23,34 +23,33 @@ def evaluate_ops(trace: Trace, model) -> pd.DataFrame:
         raise UnsupportedOpError(f"model {model.name!r} cannot run op {op['id']} ({op['name']!r}) of kind "
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
-    columns: dict[str, np.ndarray] = {}
+    costs: dict[str, np.ndarray] = {}
     for kind in trace.kinds():
         rows, dims = trace.dims(kind)
         for col, values in model.evaluate(kind, dims, trace.formats(rows)).items():
-            if col not in columns:
-                columns[col] = np.full(n, np.nan)
-            columns[col][rows] = values
-    table = trace.ops[list(IDENTITY)].copy()
-    for col in COLUMNS:
-        table[col] = columns.pop(col, np.full(n, np.nan))
-    energy = sorted(c for c in columns if c.startswith("energy_"))
-    for col in energy:
-        table[col] = np.nan_to_num(columns.pop(col))
-    table["energy_pj"] = table[energy].sum(axis=1)
-    for col, values in columns.items():
-        table[col] = values
-    for col in ("cycles", "compute_cycles", "stall_cycles"):
-        table[col] = table[col].astype(np.int64)
-    table["macs"] = np.nan_to_num(table["macs"]).astype(np.int64)
-    return table
+            costs.setdefault(col, np.full(n, np.nan))[rows] = values
+    columns = {c: trace.ops[c].to_numpy() for c in IDENTITY}
+    columns.update({c: costs.pop(c, np.full(n, np.nan)) for c in COLUMNS})
+    for col in ("cycles", "compute_cycles", "stall_cycles", "macs"):
+        columns[col] = np.nan_to_num(columns[col]).astype(np.int64)
+    energy = sorted(c for c in costs if c.startswith("energy_"))
+    columns.update({c: np.nan_to_num(costs.pop(c)) for c in energy})
+    columns["energy_pj"] = np.sum([columns[c] for c in energy], axis=0) if energy else np.zeros(n)
+    columns.update(costs)
+    return columns
+
+
+def evaluate_ops(trace: Trace, model) -> pd.DataFrame:
+    """Per-op cost table (identity columns + model columns), in trace order, without timing."""
+    return pd.DataFrame(_cost_columns(trace, model))
 
 
 def run(trace: Trace, model) -> Result:
     """Run ``trace`` on ``model`` serially and return the per-op table with timing and totals."""
-    table = evaluate_ops(trace, model)
-    end = np.cumsum(table["cycles"].to_numpy())
-    table.insert(len(IDENTITY), "start_cycle", end - table["cycles"].to_numpy())
-    table.insert(len(IDENTITY) + 1, "end_cycle", end)
-    table["time_s"] = table["cycles"] / model.clock_hz
+    columns = _cost_columns(trace, model)
+    end = np.cumsum(columns["cycles"])
+    timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
+    identity = {c: columns.pop(c) for c in IDENTITY}
+    table = pd.DataFrame({**identity, **timing, **columns})
     pes = model.config.array.rows * model.config.array.cols
     return Result(table, model.area(), model.basis, pes, model.clock_hz, dict(trace.meta))
