@@ -1,88 +1,113 @@
-"""Trace generators for CNNs described as data in ``zoo/cnn.yaml`` (ResNet-50, PointPillars).
+"""CNN traces: the networks of ``zoo/cnn.yaml`` expanded, by architecture, into conv2d/deconv2d/gemm ops.
 
-Convolutions carry explicit padding (standard conv arithmetic: "same" 3x3 convs pad 1). Pooling,
-batch-norm (folded into the convs at inference) and activations are not emitted: they do no MACs
-and the dense arrays modelled here do not run them. Residual additions are not emitted either
-(assumption: fused into the following conv's output path).
+Modelling assumptions:
+
+- Convolutions carry explicit padding (standard arithmetic: out = (in + 2 pad - kernel) // stride + 1;
+  "same" 3x3 convs pad 1). Transposed convs (PointPillars upsampling) have kernel = stride and no
+  padding, so their outputs do not overlap and they lower exactly to GEMMs.
+- Only MAC layers are emitted. Batch norm is folded into the convs (inference); ReLU, max/average
+  pooling, ResNet's residual adds (assumed fused into the producing conv's output path) and the
+  channel concatenation of PointPillars are not emitted.
+- PointPillars starts at the dense BEV pseudo-image: the pillar feature net (a 10 -> 64 linear
+  layer per point of every non-empty pillar), the scatter into the grid and box decoding/NMS are
+  not emitted (they depend on the point cloud).
+- Every op has phase 'conv' and its layer index is its position in the full network, so a subset
+  of layers keeps the indices. Operand formats W, A, O default to int8.
 """
 
 from __future__ import annotations
 
+from sim.errors import WorkloadError, field_error
 from sim.trace import Trace, TraceBuilder
+from workloads import checks
+from workloads.assemble import op_formats
+from workloads.zoo import family, lookup
 
 DEFAULT_FORMATS = {"W": "int8", "A": "int8", "O": "int8"}
+
+Layer = tuple[str, str, dict[str, int]]  # (kind, name, dims)
 
 
 def _out(size: int, kernel: int, stride: int, pad: int) -> int:
     return (size + 2 * pad - kernel) // stride + 1
 
 
-def resnet_layers(net: dict, batch: int) -> list[tuple]:
-    """(kind, name, dims) of every MAC layer of a bottleneck ResNet."""
-    c, hw = net["input"]["channels"], net["input"]["height"]
-    stem = net["stem"]
-    layers = [("conv2d", "conv1", dict(N=batch, C=c, H=hw, W=hw, K=stem["filters"], R=stem["kernel"],
-                                       S=stem["kernel"], stride=stem["stride"], pad=stem["pad"]))]
-    hw = _out(hw, stem["kernel"], stem["stride"], stem["pad"])
-    pool = stem["pool"]
-    hw = _out(hw, pool["kernel"], pool["stride"], pool["pad"])
-    c = stem["filters"]
-    for s, stage in enumerate(net["stages"], start=1):
-        width, out = stage["width"], stage["width"] * net["expansion"]
-        for blk in range(stage["blocks"]):
-            stride = stage["stride"] if blk == 0 else 1
-            p = f"layer{s}.{blk}"
-            layers.append(("conv2d", f"{p}.conv1", dict(N=batch, C=c, H=hw, W=hw, K=width, R=1, S=1)))
-            layers.append(("conv2d", f"{p}.conv2", dict(N=batch, C=width, H=hw, W=hw, K=width, R=3, S=3,
-                                                          stride=stride, pad=1)))
-            hw_out = _out(hw, 3, stride, 1)
-            layers.append(("conv2d", f"{p}.conv3", dict(N=batch, C=width, H=hw_out, W=hw_out, K=out, R=1, S=1)))
-            if blk == 0:
-                layers.append(("conv2d", f"{p}.downsample", dict(N=batch, C=c, H=hw, W=hw, K=out, R=1, S=1,
-                                                                   stride=stride)))
-            c, hw = out, hw_out
-    layers.append(("gemm", "fc", dict(M=batch, N=net["classes"], K=c)))
-    return layers
-
-
-def pointpillars_layers(net: dict, batch: int) -> list[tuple]:
-    """(kind, name, dims) of the PointPillars 2D backbone, upsampling deconvs and detection head."""
+def resnet(net: dict, batch: int) -> list[Layer]:
+    """Stem conv (+ max pool), bottleneck stages (1x1, 3x3 with the stage stride on the first block,
+    1x1 expansion, and a strided 1x1 downsample projection on each stage's first block), FC."""
     c, h, w = net["input"]["channels"], net["input"]["height"], net["input"]["width"]
-    layers, block_out = [], []
+    stem, pool = net["stem"], net["stem"]["pool"]
+    k, s, p = stem["kernel"], stem["stride"], stem["pad"]
+    layers = [("conv2d", "conv1", dict(N=batch, C=c, H=h, W=w, K=stem["filters"], R=k, S=k, stride=s, pad=p))]
+    h, w = _out(h, k, s, p), _out(w, k, s, p)
+    h, w = _out(h, pool["kernel"], pool["stride"], pool["pad"]), _out(w, pool["kernel"], pool["stride"], pool["pad"])
+    c = stem["filters"]
+    for i, stage in enumerate(net["stages"], start=1):
+        width, out = stage["width"], stage["width"] * net["expansion"]
+        for j in range(stage["blocks"]):
+            s, p = (stage["stride"] if j == 0 else 1), f"layer{i}.{j}"
+            ho, wo = _out(h, 3, s, 1), _out(w, 3, s, 1)
+            layers += [("conv2d", f"{p}.conv1", dict(N=batch, C=c, H=h, W=w, K=width, R=1, S=1)),
+                       ("conv2d", f"{p}.conv2", dict(N=batch, C=width, H=h, W=w, K=width, R=3, S=3, stride=s, pad=1)),
+                       ("conv2d", f"{p}.conv3", dict(N=batch, C=width, H=ho, W=wo, K=out, R=1, S=1))]
+            if j == 0:
+                layers.append(("conv2d", f"{p}.downsample", dict(N=batch, C=c, H=h, W=w, K=out, R=1, S=1, stride=s)))
+            c, h, w = out, ho, wo
+    return layers + [("gemm", "fc", dict(M=batch, N=net["classes"], K=c))]
+
+
+def pointpillars(net: dict, batch: int) -> list[Layer]:
+    """BaseBEVBackbone blocks (block{i}.conv0 strided, conv1.. stride 1), deblock{i} upsampling to the
+    first block's resolution, and the AnchorHeadSingle 1x1 convs on the concatenated map."""
+    c, h, w = net["input"]["channels"], net["input"]["height"], net["input"]["width"]
+    layers, outputs = [], []
     for i, blk in enumerate(net["blocks"], start=1):
-        f = blk["filters"]
-        layers.append(("conv2d", f"block{i}.conv0", dict(N=batch, C=c, H=h, W=w, K=f, R=3, S=3,
-                                                        stride=blk["stride"], pad=1)))
-        h, w, c = _out(h, 3, blk["stride"], 1), _out(w, 3, blk["stride"], 1), f
-        for j in range(1, blk["layers"] + 1):
-            layers.append(("conv2d", f"block{i}.conv{j}", dict(N=batch, C=c, H=h, W=w, K=c, R=3, S=3, pad=1)))
-        block_out.append((c, h, w))
+        f, s = blk["filters"], blk["stride"]
+        layers.append(("conv2d", f"block{i}.conv0", dict(N=batch, C=c, H=h, W=w, K=f, R=3, S=3, stride=s, pad=1)))
+        c, h, w = f, _out(h, 3, s, 1), _out(w, 3, s, 1)
+        layers += [("conv2d", f"block{i}.conv{j}", dict(N=batch, C=c, H=h, W=w, K=c, R=3, S=3, pad=1))
+                   for j in range(1, blk["layers"] + 1)]
+        outputs.append((c, h, w))
     up = net["upsample"]
-    for i, ((c, h, w), s, f) in enumerate(zip(block_out, up["strides"], up["filters"]), start=1):
+    for i, ((c, h, w), s, f) in enumerate(zip(outputs, up["strides"], up["filters"]), start=1):
         layers.append(("deconv2d", f"deblock{i}", dict(N=batch, C=c, H=h, W=w, K=f, R=s, S=s, stride=s)))
-    c, h, w = sum(up["filters"]), block_out[0][1], block_out[0][2]
     head = net["head"]
-    outs = {"conv_cls": head["anchors"] * head["classes"], "conv_box": head["anchors"] * head["box_code"],
-            "conv_dir": head["anchors"] * head["direction_bins"]}
-    for name, k in outs.items():
-        layers.append(("conv2d", f"head.{name}", dict(N=batch, C=c, H=h, W=w, K=k, R=1, S=1)))
+    c, h, w = sum(up["filters"]), h * up["strides"][-1], w * up["strides"][-1]
+    for name, per_anchor in (("conv_cls", head["classes"]), ("conv_box", head["box_code"]),
+                             ("conv_dir", head["direction_bins"])):
+        layers.append(("conv2d", f"head.{name}", dict(N=batch, C=c, H=h, W=w, K=head["anchors"] * per_anchor, R=1, S=1)))
     return layers
 
 
-EXPANDERS = {"resnet-50": resnet_layers, "pointpillars-kitti": pointpillars_layers}
+ARCHITECTURES = {"resnet": resnet, "pointpillars": pointpillars}
 
 
-def cnn_layers(name: str, net: dict, batch: int) -> list[tuple]:
-    return EXPANDERS[name](net, batch)
+def layers_of(model: str, batch: int = 1) -> list[Layer]:
+    """All MAC layers of a zoo CNN, in network order."""
+    net = _net(model)
+    return ARCHITECTURES[net["arch"]](net, batch)
 
 
-def cnn_trace(name: str, net: dict, batch: int = 1, layers: list[str] | None = None,
-              formats: dict | None = None) -> Trace:
-    """Trace of a CNN inference, optionally restricted to the named layers (in network order)."""
-    fmts = {**DEFAULT_FORMATS, **(formats or {})}
-    b = TraceBuilder(meta={"model": name, "phase": "conv", "batch": batch, "formats": fmts,
-                           "source": net["source"], **({"layers": list(layers)} if layers else {})}, formats=fmts)
-    for index, (kind, opname, dims) in enumerate(cnn_layers(name, net, batch)):
-        if layers is None or opname in layers:
-            b.add(kind, opname, dims, layer=index, phase="conv")
+def trace(model: str, batch: int = 1, layers: list[str] | None = None, formats: dict[str, str] | None = None) -> Trace:
+    """Trace of one inference of ``batch`` images, optionally only the named layers (kept in network order)."""
+    net = _net(model)
+    batch = checks.integer("workload.batch", batch)
+    all_layers = layers_of(model, batch)
+    if layers is not None:
+        layers = checks.names("workload.layers", layers, [name for _, name, _ in all_layers])
+    fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", formats, tuple(DEFAULT_FORMATS))}
+    meta = {"model": model, "phase": "conv", "batch": batch, "formats": fmts, "source": net["source"]}
+    if layers is not None:
+        meta["layers"] = layers
+    b = TraceBuilder(meta=meta)
+    for index, (kind, name, dims) in enumerate(all_layers):
+        if layers is None or name in layers:
+            b.add(kind, name, dims, layer=index, phase="conv", formats=op_formats(kind, fmts))
     return b.build()
+
+
+def _net(model) -> dict:
+    fam, net = lookup(model)
+    if fam != "cnn":
+        raise field_error("workload.model", model, ", ".join(family("cnn")), WorkloadError)
+    return net
