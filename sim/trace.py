@@ -74,7 +74,7 @@ class Trace:
 
     def kinds(self) -> list[str]:
         """Op kinds present, in order of first appearance."""
-        return list(dict.fromkeys(self.ops["kind"]))
+        return list(self.ops["kind"].unique())
 
     def dims(self, kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Row positions of the ops of ``kind`` and their dimension columns as int64 arrays."""
@@ -217,10 +217,10 @@ def validate(trace: Trace, source: str = "trace") -> None:
     ops = trace.ops
     if not np.array_equal(ops["id"].to_numpy(), np.arange(len(ops))):
         raise TraceFormatError(f"{source}: op ids must be 0..{len(ops) - 1} in order")
-    bad_kind = set(ops["kind"]) - set(OP_KINDS)
+    bad_kind = set(ops["kind"].unique()) - set(OP_KINDS)
     if bad_kind:
         raise TraceFormatError(f"{source}: kind: got {sorted(bad_kind)}; allowed: {', '.join(OP_KINDS)}")
-    bad_phase = set(ops["phase"]) - set(PHASES)
+    bad_phase = set(ops["phase"].unique()) - set(PHASES)
     if bad_phase:
         raise TraceFormatError(f"{source}: phase: got {sorted(bad_phase)}; allowed: {', '.join(PHASES)}")
     for kind in trace.kinds():
@@ -237,7 +237,7 @@ def validate(trace: Trace, source: str = "trace") -> None:
                 if name not in trace.payloads.get(int(op_id), {}):
                     raise TraceFormatError(f"{source}: op {op_id} of kind {kind!r} needs payload {name!r}")
     for operand in OPERANDS:
-        for fmt in set(ops[f"fmt_{operand}"]) - {""}:
+        for fmt in set(ops[f"fmt_{operand}"].unique()) - {""}:
             check_format(fmt, field=f"{source}: fmt_{operand}")
     for op_id, deps in zip(ops["id"], ops["deps"]):
         if any(d < 0 or d >= op_id for d in deps):
