@@ -1,28 +1,37 @@
 """Parameter sweeps: grid and random sampling, joblib or Dask, a resumable per-point Parquet cache.
 
-A spec (YAML or dict) names a base ``config`` (preset, YAML path relative to the spec, or mapping),
-a ``workload`` mapping, and the parameters to vary: ``grid`` (lists, crossed in order) and/or
-``random`` (``n`` samples from ``choices`` or ``low``/``high`` ranges, ``log`` and ``integer``
-optional, reproducible by ``seed``), crossed with the grid. A parameter is a dotted config path
-(``array.rows``) or ``workload.<key>``.
+A spec (YAML or dict) names a base ``config`` (preset, YAML path relative to the spec file, or
+mapping), a ``workload`` mapping, and the parameters to vary: ``grid`` (lists, crossed in order)
+and/or ``random`` (``n`` samples of ``choices`` or ``low``/``high`` ranges, optionally ``log`` and
+``integer``, reproducible by ``seed``); every grid combination is crossed with every random sample.
+A parameter is a dotted config path (``array.rows``) or ``workload.<key>``::
 
-Layout of a sweep folder: ``sweep.json`` (spec + code version), ``points/<key>.parquet`` (one row
-per finished point, written atomically as soon as its chunk returns), ``results.parquet`` (all
-points in order, when complete) and ``runs.jsonl`` (one line per run: computed and cached counts).
+    name: shapes
+    config: edge-128
+    workload: {model: llama-2-7b, phase: decode, batch: 1, context: 2048}
+    grid: {array.rows: [32, 64, 128], array.dataflow: [os, ws]}
+    random: {n: 4, seed: 1, params: {dram.bandwidth_gbs: {low: 8, high: 256, log: true}}}
+
+A sweep folder holds ``sweep.json`` (spec, code version, point list), ``points/<key>.parquet``
+(one row per finished point, written atomically the moment it arrives), ``results.parquet`` (all
+points in order, once complete) and ``runs.jsonl`` (one line per run: computed and cached counts).
 Keys hash the resolved point and the code version, so a rerun computes only what is missing.
-Every point is validated before anything runs, so a bad grid value fails at once.
+Every point is validated before anything runs, so a bad value fails at once, naming the point.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
+import re
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
@@ -30,62 +39,82 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from joblib import Parallel, delayed, parallel_config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
-from sim.config import load_config
-from sim.errors import ConfigError, DSEError
+from sim.config import load_config, presets
+from sim.errors import ConfigError, DSEError, field_error
 from sim.point import canonical_point, code_version, evaluate_point, point_key
 
-CHUNK_SECONDS = 0.5  # target work per task: small enough that a kill loses little
-POINT_SECONDS_GUESS = 0.01
+PARAM_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
-class RandomParam(BaseModel):
+class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    choices: list[Any] | None = None
+
+
+class RandomParam(_Strict):
+    """One sampled parameter: uniform over ``choices``, or over [low, high] (log-uniform if ``log``)."""
+
+    choices: Annotated[list[Any], Field(min_length=1)] | None = None
     low: float | None = None
     high: float | None = None
     log: bool = False
     integer: bool = False
 
     @model_validator(mode="after")
-    def _one_kind(self):
+    def _consistent(self):
         if (self.choices is None) == (self.low is None or self.high is None):
-            raise ValueError("give either choices or both low and high")
-        if self.low is not None and not self.low <= self.high:
-            raise ValueError(f"low {self.low} must be <= high {self.high}")
-        if self.log and self.low is not None and self.low <= 0:
-            raise ValueError("log sampling needs low > 0")
+            raise ValueError("either choices or both low and high")
+        if self.choices is None:
+            if self.low > self.high:
+                raise ValueError("low <= high")
+            if self.log and self.low <= 0:
+                raise ValueError("low > 0 with log")
+            if self.integer and not (self.low.is_integer() and self.high.is_integer()):
+                raise ValueError("whole-number low and high with integer")
         return self
 
     def sample(self, rng: np.random.Generator, n: int) -> list:
+        """``n`` values; integers are the floor of a draw over [low, high + 1), so both ends occur."""
         if self.choices is not None:
             return [self.choices[i] for i in rng.integers(len(self.choices), size=n)]
-        lo, hi = (np.log(self.low), np.log(self.high)) if self.log else (self.low, self.high)
-        values = rng.uniform(lo, hi, size=n)
-        values = np.exp(values) if self.log else values
-        return [int(round(v)) for v in values] if self.integer else [float(v) for v in values]
+        low, high = self.low, self.high + 1 if self.integer else self.high
+        values = np.exp(rng.uniform(np.log(low), np.log(high), n)) if self.log else rng.uniform(low, high, n)
+        if self.integer:
+            return [int(v) for v in np.minimum(np.floor(values), self.high)]
+        return [float(v) for v in values]
 
 
-class RandomSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RandomSpec(_Strict):
+    """``n`` random samples of ``params`` drawn with numpy's generator seeded by ``seed``."""
+
     n: int = Field(ge=1, le=1_000_000)
     seed: int = 0
-    params: dict[str, RandomParam]
+    params: Annotated[dict[str, RandomParam], Field(min_length=1)]
 
 
-class SweepSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class SweepSpec(_Strict):
+    """A validated sweep spec (see the module docstring)."""
+
     name: str
-    config: str | dict[str, Any]
+    config: Any
     workload: dict[str, Any]
-    grid: dict[str, list[Any]] = {}
+    grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
     random: RandomSpec | None = None
+
+    @field_validator("config")
+    @classmethod
+    def _config_source(cls, value):
+        if not isinstance(value, (str, dict)):
+            raise ValueError("a preset name, a YAML path or a mapping")
+        return value
 
 
 @dataclass(frozen=True)
 class Point:
+    """One expanded design point: its position, varied parameters, canonical point and cache key."""
+
     index: int
     params: dict[str, Any]
     point: dict
@@ -94,61 +123,80 @@ class Point:
 
 def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
     """A validated spec; errors name the field, the value and what is allowed, on one line."""
-    if isinstance(spec, SweepSpec):
-        return spec
-    try:
-        return SweepSpec.model_validate(spec)
-    except ValidationError as exc:
-        e = exc.errors(include_url=False)[0]
-        field = ".".join(str(p) for p in e["loc"])
-        what = "unknown key" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
-        raise ConfigError(f"sweep spec: {field}: {what} (got {e.get('input')!r})") from None
+    if not isinstance(spec, SweepSpec):
+        try:
+            spec = SweepSpec.model_validate(spec)
+        except ValidationError as exc:
+            raise ConfigError(_one_line(exc)) from None
+    random = spec.random.params if spec.random else {}
+    for section, names in (("grid", spec.grid), ("random.params", random)):
+        for name in names:
+            if not PARAM_NAME.fullmatch(name) or (name.startswith("workload.") and name.count(".") != 1):
+                raise field_error(f"sweep spec: {section}.{name}", name, "a dotted config path or workload.<key>")
+            if section == "random.params" and name in spec.grid:
+                raise field_error(f"sweep spec: {section}.{name}", name, "a parameter not also in grid")
+    return spec
+
+
+def _one_line(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    loc = error["loc"]
+    field = ".".join(str(p) for p in loc) or "spec"
+    if error["type"] == "extra_forbidden":
+        model = RandomParam if loc[:2] == ("random", "params") else RandomSpec if loc[:1] == ("random",) else SweepSpec
+        return f"sweep spec: {field}: unknown key; allowed: {', '.join(model.model_fields)}"
+    if error["type"] == "missing":
+        return f"sweep spec: {field}: missing (required)"
+    allowed = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+    return f"sweep spec: {field}: got {error.get('input')!r}; allowed: {allowed}"
 
 
 def load_spec(path: str | Path) -> SweepSpec:
-    """Read a sweep spec YAML; a relative config path is taken relative to the spec file."""
+    """Read and validate a sweep spec YAML; a config path is taken relative to the spec file."""
     path = Path(path)
     try:
         raw = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise ConfigError(f"sweep spec {path}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"sweep spec {path}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"sweep spec {path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"sweep spec {path}: top level must be a mapping")
+        raise ConfigError(f"sweep spec {path}: top level must be a mapping; got {type(raw).__name__}")
     config = raw.get("config")
-    if isinstance(config, str) and (path.parent / config).is_file():
+    if isinstance(config, str) and config not in presets():
         raw["config"] = str((path.parent / config).resolve())
     return validate_spec(raw)
 
 
 def expand(spec: dict | SweepSpec) -> list[Point]:
-    """All points of a sweep in order (grid crossed with random samples), each validated."""
+    """All points in order (grid combinations, each crossed with the random samples), validated."""
     spec = validate_spec(spec)
-    names = list(spec.grid)
-    combos = list(itertools.product(*spec.grid.values())) if names else [()]
-    samples: list[dict] = [{}]
+    combos = [dict(zip(spec.grid, values)) for values in itertools.product(*spec.grid.values())]
+    samples = [{}]
     if spec.random:
         rng = np.random.default_rng(spec.random.seed)
-        drawn = {p: r.sample(rng, spec.random.n) for p, r in spec.random.params.items()}
-        samples = [{p: drawn[p][i] for p in drawn} for i in range(spec.random.n)]
+        drawn = {name: p.sample(rng, spec.random.n) for name, p in spec.random.params.items()}
+        samples = [{name: values[i] for name, values in drawn.items()} for i in range(spec.random.n)]
     points = []
-    for combo in combos:
-        for sample in samples:
-            params = {**dict(zip(names, combo)), **sample}
-            overrides = {k: v for k, v in params.items() if not k.startswith("workload.")}
-            workload = {**spec.workload, **{k[len("workload."):]: v for k, v in params.items() if k.startswith("workload.")}}
-            try:
-                point = canonical_point(spec.config, overrides, workload)
-                load_config(point["config"])
-            except DSEError as exc:
-                raise type(exc)(f"sweep point {len(points)} {params}: {exc}") from None
-            points.append(Point(len(points), params, point, point_key(point)))
+    for index, (combo, sample) in enumerate(itertools.product(combos, samples)):
+        params = {**combo, **sample}
+        overrides = {k: v for k, v in params.items() if not k.startswith("workload.")}
+        varied = {k.removeprefix("workload."): v for k, v in params.items() if k not in overrides}
+        workload = {**spec.workload, **varied}
+        try:
+            point = canonical_point(spec.config, overrides, workload)
+            load_config(point["config"])
+        except DSEError as exc:
+            raise type(exc)(f"sweep point {index} {params}: {exc}") from None
+        points.append(Point(index, params, point, point_key(point)))
     _check_workloads(points)
     return points
 
 
 def _check_workloads(points: list[Point]) -> None:
+    """Build each distinct workload once, so a bad workload value fails before anything runs."""
     from workloads import build
 
     seen = set()
@@ -162,70 +210,103 @@ def _check_workloads(points: list[Point]) -> None:
                 raise type(exc)(f"sweep point {p.index} {p.params}: {exc}") from None
 
 
-def _evaluate_chunk(chunk: list[Point]) -> list[dict]:
-    return [{"point": p.index, "key": p.key, **evaluate_point(p.point, p.params)} for p in chunk]
+def _evaluate(p: Point) -> tuple[str, bytes] | DSEError:
+    """One point's row as Parquet bytes (encoded here, in the worker, so the parent only writes
+    files), or its DSEError (returned, so the parent can name the point and stop)."""
+    try:
+        row = {"point": p.index, "key": p.key, **evaluate_point(p.point, p.params)}
+    except DSEError as exc:
+        return type(exc)(f"sweep point {p.index} {p.params}: {exc}")
+    # Dictionaries and statistics buy nothing in a one-row file; leaving them out saves ~30 %.
+    return p.key, _parquet_bytes(pa.Table.from_pylist([row]), use_dictionary=False, write_statistics=False)
 
 
-def _write_point(points_dir: Path, row: dict) -> None:
-    tmp = points_dir / f".{row['key']}.tmp"
-    pq.write_table(pa.Table.from_pylist([row]), tmp)
-    os.replace(tmp, points_dir / f"{row['key']}.parquet")
+def _parquet_bytes(table: pa.Table, **options) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, **options)
+    return sink.getvalue().to_pybytes()
 
 
-def _chunks(todo: list[Point], workers: int) -> list[list[Point]]:
-    size = max(1, min(int(CHUNK_SECONDS / POINT_SECONDS_GUESS), len(todo) // (4 * max(workers, 1)) or 1))
-    return [todo[i:i + size] for i in range(0, len(todo), size)]
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write via a temporary name in the same folder, so a kill never leaves a partial file."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
 
 
 def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, dask_address: str | None = None,
               progress: bool = True) -> pd.DataFrame:
-    """Run (or resume) a sweep into ``out_dir`` and return its results table in point order."""
+    """Run (or resume) a sweep into ``out_dir``; return its results in point order.
+
+    Points run as one joblib task each; joblib's automatic batching groups cheap points into
+    batches of 0.2-2 s, so overhead stays small and a kill loses at most one batch per worker.
+    With ``dask_address`` the same tasks run on that Dask cluster. The table's ``attrs`` hold
+    ``computed`` and ``cached`` counts (also logged in ``runs.jsonl``).
+    """
+    started = time.time()
     spec = validate_spec(spec)
     points = expand(spec)
     out = Path(out_dir)
     points_dir = out / "points"
     points_dir.mkdir(parents=True, exist_ok=True)
-    (out / "sweep.json").write_text(json.dumps({"spec": spec.model_dump(), "code_version": code_version(),
-                                                "points": len(points)}, indent=1, default=str))
-    todo = [p for p in points if not (points_dir / f"{p.key}.parquet").exists()]
-    started = time.time()
-    workers = os.cpu_count() if n_jobs == -1 else max(n_jobs, 1)
-    bar = tqdm(total=len(points), initial=len(points) - len(todo), desc=spec.name, unit="pt",
+    for stale in [out / "results.parquet", *points_dir.glob(".*.tmp")]:
+        stale.unlink(missing_ok=True)
+    meta = {"spec": spec.model_dump(), "code_version": code_version(),
+            "points": [[p.index, p.key, p.params] for p in points]}
+    _write_atomic(out / "sweep.json", json.dumps(meta, default=str).encode())
+
+    todo: dict[str, Point] = {}
+    for p in points:
+        if not (points_dir / f"{p.key}.parquet").exists():
+            todo.setdefault(p.key, p)
+    cached = len({p.key for p in points}) - len(todo)
+    computed = 0
+    bar = tqdm(total=cached + len(todo), initial=cached, desc=spec.name, unit="pt",
                disable=not progress or not sys.stderr.isatty())
-    if todo:
-        _execute(todo, points_dir, n_jobs, workers, dask_address, bar)
-    bar.close()
-    with open(out / "runs.jsonl", "a") as log:
-        log.write(json.dumps({"start": started, "end": time.time(), "computed": len(todo),
-                              "cached": len(points) - len(todo), "n_jobs": n_jobs, "dask": dask_address}) + "\n")
-    table = _read_points(points_dir, [p.key for p in points])
-    table.to_parquet(out / "results.parquet", index=False)
+    try:
+        with contextlib.ExitStack() as stack:
+            stack.enter_context(warnings.catch_warnings())
+            warnings.filterwarnings("ignore", r"\d+ tasks which were still being processed")  # joblib, on cancel
+            if dask_address and todo:
+                from distributed import Client
+
+                stack.enter_context(Client(dask_address))
+                stack.enter_context(parallel_config(backend="dask"))
+            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(map(delayed(_evaluate), todo.values()))
+            stack.callback(results.close)  # on an error, cancel what is still queued
+            for result in results:
+                if isinstance(result, DSEError):
+                    raise result
+                key, data = result
+                _write_atomic(points_dir / f"{key}.parquet", data)
+                computed += 1
+                bar.update()
+    finally:
+        bar.close()
+        with open(out / "runs.jsonl", "a") as log:
+            log.write(json.dumps({"start": started, "end": time.time(), "computed": computed, "cached": cached,
+                                  "points": len(points), "n_jobs": n_jobs, "dask": dask_address}) + "\n")
+    table = _assemble(points_dir, meta["points"])
+    _write_atomic(out / "results.parquet", _parquet_bytes(pa.Table.from_pandas(table, preserve_index=False)))
+    table.attrs.update(computed=computed, cached=cached)
+    if progress:
+        print(f"sweep {spec.name}: {len(points)} points, {computed} computed, {cached} cached -> {out}",
+              file=sys.stderr)
     return table
 
 
-def _execute(todo: list[Point], points_dir: Path, n_jobs: int, workers: int, dask_address: str | None, bar) -> None:
-    tasks = (delayed(_evaluate_chunk)(chunk) for chunk in _chunks(todo, workers))
-    if dask_address:
-        from distributed import Client
-
-        with Client(dask_address), parallel_config(backend="dask"):
-            _collect(Parallel(return_as="generator_unordered")(tasks), points_dir, bar)
-    else:
-        _collect(Parallel(n_jobs=n_jobs, return_as="generator_unordered")(tasks), points_dir, bar)
-
-
-def _collect(results, points_dir: Path, bar) -> None:
-    for rows in results:
-        for row in rows:
-            _write_point(points_dir, row)
-        bar.update(len(rows))
-
-
-def _read_points(points_dir: Path, keys: list[str]) -> pd.DataFrame:
-    tables = [pq.read_table(points_dir / f"{k}.parquet") for k in keys if (points_dir / f"{k}.parquet").exists()]
+def _assemble(points_dir: Path, points: list) -> pd.DataFrame:
+    """The finished points in point order; index and ``p.*`` columns come from the current spec,
+    since one cached row may serve several points (or the same point under another spec)."""
+    order = pd.DataFrame([{"point": i, "key": k, **{f"p.{n}": v for n, v in params.items()}}
+                          for i, k, params in points])
+    files = [points_dir / f"{k}.parquet" for k in order["key"].unique()]
+    tables = [pq.ParquetFile(f).read(use_threads=False) for f in files if f.exists()]  # 2x faster than read_table
     if not tables:
-        return pd.DataFrame()
-    return pa.concat_tables(tables, promote_options="default").to_pandas().sort_values("point", ignore_index=True)
+        return order.iloc[:0]
+    rows = pa.concat_tables(tables, promote_options="permissive").to_pandas()
+    rows = rows.drop(columns=[c for c in rows.columns if c == "point" or c.startswith("p.")])
+    return order.merge(rows, on="key", how="inner")
 
 
 def load_results(out_dir: str | Path) -> pd.DataFrame:
@@ -235,8 +316,7 @@ def load_results(out_dir: str | Path) -> pd.DataFrame:
         raise DSEError(f"sweep folder {out}: no sweep.json; allowed: a folder written by `dse sweep`")
     if (out / "results.parquet").is_file():
         return pd.read_parquet(out / "results.parquet")
-    keys = [p.stem for p in (out / "points").glob("*.parquet")]
-    table = _read_points(out / "points", keys)
+    table = _assemble(out / "points", json.loads((out / "sweep.json").read_text())["points"])
     if table.empty:
         raise DSEError(f"sweep folder {out}: no finished points yet")
     return table

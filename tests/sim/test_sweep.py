@@ -1,0 +1,193 @@
+"""Sweeps: expansion, validation, resume, a SIGKILL mid-sweep, and the Dask backend."""
+
+import itertools
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from pandas.testing import assert_frame_equal
+
+from sim.errors import ConfigError, DSEError
+from sim.point import code_version
+from sim.sweep import expand, load_results, load_spec, run_sweep
+
+SMALL = {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 128, "num_layers": 1}
+
+
+def spec(**fields) -> dict:
+    return {"name": "t", "config": "edge-32", "workload": SMALL, **fields}
+
+
+def test_grid_order_and_size():
+    grid = {"array.rows": [8, 16, 32], "array.dataflow": ["os", "ws"], "workload.batch": [1, 2]}
+    points = expand(spec(grid=grid))
+    expected = [dict(zip(grid, values)) for values in itertools.product(*grid.values())]
+    assert [p.params for p in points] == expected
+    assert [p.index for p in points] == list(range(12))
+    assert len({p.key for p in points}) == 12
+    last = points[-1].point
+    assert last["config"]["array"]["rows"] == 32 and last["config"]["array"]["dataflow"] == "ws"
+    assert last["workload"] == {**SMALL, "batch": 2}
+
+
+def test_grid_crossed_with_random_samples():
+    points = expand(spec(grid={"array.rows": [8, 16]},
+                         random={"n": 3, "seed": 5, "params": {"clock_ghz": {"low": 0.5, "high": 2}}}))
+    assert [p.params["array.rows"] for p in points] == [8, 8, 8, 16, 16, 16]
+    clocks = [p.params["clock_ghz"] for p in points]
+    assert clocks[:3] == clocks[3:] and len(set(clocks)) == 3
+
+
+def test_random_reproducible_and_within_bounds():
+    params = {"dram.bandwidth_gbs": {"low": 1, "high": 1e4, "log": True},
+              "array.rows": {"low": 2, "high": 9, "integer": True},
+              "array.dataflow": {"choices": ["os", "ws", "is"]},
+              "clock_ghz": {"low": 0.5, "high": 1.5}}
+    draw = lambda seed: [p.params for p in expand(spec(random={"n": 600, "seed": seed, "params": params}))]
+    first = draw(7)
+    assert first == draw(7) and first != draw(8)
+    bw = pd.Series([p["dram.bandwidth_gbs"] for p in first])
+    assert bw.between(1, 1e4).all() and 0.4 < (bw < 100).mean() < 0.6  # log-uniform: median 100
+    rows = [p["array.rows"] for p in first]
+    assert all(type(r) is int for r in rows) and set(rows) == set(range(2, 10))
+    assert {p["array.dataflow"] for p in first} == {"os", "ws", "is"}
+    assert all(0.5 <= p["clock_ghz"] <= 1.5 for p in first)
+
+
+@pytest.mark.parametrize("fields, message", [
+    ({"colour": "red"}, r"colour: unknown key; allowed: name, config, workload, grid, random"),
+    ({"grid": {"array.rows": 8}}, r"grid\.array\.rows: got 8; allowed: a valid list"),
+    ({"grid": {"array.rows": []}}, r"grid\.array\.rows: got \[\]"),
+    ({"config": 5}, r"config: got 5; allowed: a preset name, a YAML path or a mapping"),
+    ({"grid": {"arrays.rows": [8]}}, r"sweep point 0 \{'arrays\.rows': 8\}: .*arrays: unknown key"),
+    ({"grid": {"array..rows": [8]}}, r"grid\.array\.\.rows: .*allowed: a dotted config path"),
+    ({"grid": {"workload.a.b": [8]}}, r"grid\.workload\.a\.b: .*allowed: a dotted config path or workload\.<key>"),
+    ({"grid": {"array.rows": [8, 0]}}, r"sweep point 1 \{'array\.rows': 0\}: .*array\.rows: got 0; allowed: >= 1"),
+    ({"random": {"n": 2, "params": {"array.rows": {"low": 1, "high": 4, "step": 2}}}},
+     r"random\.params\.array\.rows\.step: unknown key; allowed: choices, low, high, log, integer"),
+    ({"random": {"n": 2, "params": {"clock_ghz": {"low": 2, "high": 1}}}}, r"random\.params\.clock_ghz: .*low <= high"),
+    ({"random": {"n": 2, "params": {"clock_ghz": {"low": 0, "high": 1, "log": True}}}}, r"low > 0 with log"),
+    ({"random": {"n": 2, "params": {"array.rows": {"low": 1.5, "high": 4, "integer": True}}}}, r"whole-number"),
+    ({"random": {"n": 0, "params": {"clock_ghz": {"low": 1, "high": 2}}}}, r"random\.n: got 0"),
+    ({"grid": {"clock_ghz": [1]}, "random": {"n": 2, "params": {"clock_ghz": {"choices": [1]}}}},
+     r"random\.params\.clock_ghz: .*not also in grid"),
+])
+def test_bad_specs_raise_one_line_config_errors(fields, message):
+    with pytest.raises(ConfigError, match=message) as info:
+        expand(spec(**fields))
+    assert "\n" not in str(info.value)
+
+
+def test_missing_field_and_bad_workload_value():
+    with pytest.raises(ConfigError, match=r"sweep spec: name: missing"):
+        expand({"config": "edge-32", "workload": SMALL})
+    with pytest.raises(DSEError, match=r"sweep point 1 \{'workload\.context': 0\}: workload\.context: got 0"):
+        expand(spec(grid={"workload.context": [16, 0]}))
+
+
+def test_load_spec(tmp_path, monkeypatch):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mine.yaml").write_text(
+        "model: systolic\nname: mine\narray: {rows: 4, cols: 8}\n"
+        "sram: {ifmap_kb: 8, filter_kb: 8, ofmap_kb: 8}\ndram: {bandwidth_gbs: 10}\n")
+    (tmp_path / "sub" / "spec.yaml").write_text(
+        "name: s\nconfig: mine.yaml\nworkload: {model: resnet-50}\ngrid: {array.rows: [4, 8]}\n")
+    monkeypatch.chdir(tmp_path)  # the config path is relative to the spec file, not the cwd
+    points = expand(load_spec("sub/spec.yaml"))
+    assert [p.point["config"]["name"] for p in points] == ["mine", "mine"]
+    with pytest.raises(ConfigError, match=r"nope\.yaml: cannot read"):
+        load_spec("nope.yaml")
+    (tmp_path / "bad.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"bad\.yaml: not valid YAML at line 2"):
+        load_spec("bad.yaml")
+    (tmp_path / "list.yaml").write_text("- 1\n")
+    with pytest.raises(ConfigError, match=r"top level must be a mapping"):
+        load_spec("list.yaml")
+    with pytest.raises(ConfigError, match=r"colour: unknown key"):
+        load_spec(Path(__file__).parents[1] / "data/bad/sweep_unknown_key.yaml")
+
+
+def test_resume_duplicates_and_reordering(tmp_path):
+    grid = {"array.rows": [8, 16, 8], "array.dataflow": ["os", "ws"]}  # rows 8 twice: 4 distinct keys
+    first = run_sweep(spec(grid=grid), tmp_path, n_jobs=1, progress=False)
+    assert (first.attrs["computed"], first.attrs["cached"]) == (4, 0)
+    assert list(first["point"]) == list(range(6)) and len(list((tmp_path / "points").glob("*.parquet"))) == 4
+    assert list(first.columns[:4]) == ["point", "key", "p.array.rows", "p.array.dataflow"]
+    assert {"cycles", "energy_pj", "time_s", "op_cycles", "point_json"} <= set(first.columns)
+    assert first.loc[0, "cycles"] == first.loc[4, "cycles"] and first.loc[0, "cycles"] != first.loc[1, "cycles"]
+
+    again = run_sweep(spec(grid=grid), tmp_path, n_jobs=1, progress=False)
+    assert (again.attrs["computed"], again.attrs["cached"]) == (0, 4)
+    assert_frame_equal(again, first)
+    assert_frame_equal(load_results(tmp_path), first)
+    runs = [json.loads(line) for line in (tmp_path / "runs.jsonl").read_text().splitlines()]
+    assert [(r["computed"], r["cached"]) for r in runs] == [(4, 0), (0, 4)] and runs[0]["end"] >= runs[0]["start"]
+
+    # The same points under a reordered grid: nothing recomputed, indices follow the new order.
+    flipped = run_sweep(spec(grid={"array.dataflow": ["ws", "os"], "array.rows": [16, 8]}), tmp_path,
+                        n_jobs=1, progress=False)
+    assert flipped.attrs["computed"] == 0
+    order = list(zip(flipped["p.array.dataflow"], flipped["p.array.rows"]))
+    assert order == [("ws", 16), ("ws", 8), ("os", 16), ("os", 8)]
+    assert flipped.loc[3, "cycles"] == first.loc[0, "cycles"]
+
+
+def test_runtime_error_names_point_and_keeps_finished(tmp_path):
+    # vector.lanes 0 is a valid config, but a model without a vector unit rejects elementwise ops at run time.
+    message = r"^sweep point 1 \{'vector\.lanes': 0\}: .*cannot run op .* of kind 'elementwise'"
+    with pytest.raises(DSEError, match=message) as info:
+        run_sweep(spec(grid={"vector.lanes": [64, 0, 32]}), tmp_path, n_jobs=1, progress=False)
+    assert "\n" not in str(info.value)
+    assert len(list((tmp_path / "points").glob("*.parquet"))) == 1
+    partial = load_results(tmp_path)
+    assert list(partial["point"]) == [0] and list(partial["p.vector.lanes"]) == [64]
+    assert json.loads((tmp_path / "runs.jsonl").read_text())["computed"] == 1
+
+
+KILL_GRID = {"array.rows": list(range(8, 168, 8)), "array.cols": list(range(8, 128, 8))}  # 300 points
+KILL_SPEC = {"name": "kill", "config": "edge-32", "grid": KILL_GRID,
+             "workload": {"model": "llama-2-70b", "phase": "decode", "batch": 1, "context": 2048}}
+KILL_CHILD = ("import json, sys; from sim.sweep import run_sweep; "
+              "run_sweep(json.loads(sys.argv[1]), sys.argv[2], n_jobs=1, progress=False)")
+
+
+def test_sigkill_mid_sweep_then_resume(tmp_path):
+    total = len(KILL_GRID["array.rows"]) * len(KILL_GRID["array.cols"])
+    code_version.cache_clear()  # keys hash the source files: read them now, as the child does
+    killed, points_dir = tmp_path / "killed", tmp_path / "killed" / "points"
+    child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, json.dumps(KILL_SPEC), str(killed)])
+    deadline = time.monotonic() + 60
+    while len(list(points_dir.glob("*.parquet"))) < 20 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    finished = {f.stem: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
+    assert 0 < len(finished) < total, f"kill came too late or too early: {len(finished)} of {total} finished"
+    assert all(pq.read_metadata(points_dir / f"{k}.parquet").num_rows == 1 for k in finished)
+    assert not (killed / "results.parquet").exists()
+    assert len(load_results(killed)) == len(finished)
+    child_version = json.loads((killed / "sweep.json").read_text())["code_version"]
+    assert child_version == code_version(), "sources under sim/ or workloads/ changed during the test; rerun it"
+
+    resumed = run_sweep(KILL_SPEC, killed, n_jobs=2, progress=False)
+    assert (resumed.attrs["computed"], resumed.attrs["cached"]) == (total - len(finished), len(finished))
+    assert {k: (points_dir / f"{k}.parquet").stat().st_mtime_ns for k in finished} == finished
+    clean = run_sweep(KILL_SPEC, tmp_path / "clean", n_jobs=2, progress=False)
+    assert clean.attrs["computed"] == total
+    assert_frame_equal(resumed.sort_values("point", ignore_index=True), clean.sort_values("point", ignore_index=True))
+
+
+def test_dask_backend_matches_joblib(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    small = spec(grid={"array.rows": [8, 16, 32], "array.dataflow": ["os", "ws"]})
+    local = run_sweep(small, tmp_path / "joblib", n_jobs=2, progress=False)
+    with distributed.LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as cluster:
+        remote = run_sweep(small, tmp_path / "dask", dask_address=cluster.scheduler_address, progress=False)
+    assert remote.attrs["computed"] == 6
+    assert_frame_equal(remote, local)
