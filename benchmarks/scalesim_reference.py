@@ -1,31 +1,49 @@
-"""Recipe: reference compute cycles from the real SCALE-Sim 3.0.0 for the parity tests.
+"""Recipe: reference values from the real SCALE-Sim 3.0.0 for the SCALE-Sim parity tests.
 
-Writes SCALE-Sim v3 ``.cfg`` and topology files for every case into ``tests/data/scalesim/cases``,
-runs them through the real SCALE-Sim (``benchmarks/scalesim_env.py``) and writes
-``tests/data/scalesim/reference.csv``. Run: ``python benchmarks/scalesim_reference.py``.
-Cases cover GEMM and conv, OS/WS/IS, square and non-square arrays from 8x8 to 256x256, layers
-smaller and larger than the array, dims not divisible by it, strides 1/2/4 and the ceil
-output-size quirk ((H - R) mod stride != 0).
+Writes SCALE-Sim v3 ``.cfg`` files and topology CSVs for every case into
+``tests/data/scalesim/cases/``, runs each through the real SCALE-Sim (PyPI ``scalesim==3.0.0`` with
+``numpy==1.26.4`` in ``benchmarks/.scalesim-venv``, see ``scalesim_env.py``) and writes
+``tests/data/scalesim/reference.csv``, one row per (case, layer).
+
+Run: ``python benchmarks/scalesim_reference.py`` (~65 s on an idle 2-core VM, two thirds of it the
+two AlexNet conv1 runs; plus ~30 s to create the venv the first time). Everything but the timing
+columns (wall_s, sim_s, peak_rss_mb) is deterministic.
+
+All cfgs use ``InterfaceBandwidth: CALC`` (SCALE-Sim sizes DRAM bandwidth itself: no stalls), 1-byte
+words (hard-coded in SCALE-Sim) and, unless a case says otherwise, 256/256/128 kB SRAMs; the SRAM
+sizes do not change compute cycles or utilisations but do change "Total Cycles (incl. prefetch)",
+so some cases shrink them to exercise SCALE-Sim's prefetch/drain paths.
+
+Coverage: GEMM and conv; OS, WS, IS; square and non-square arrays from 8x8 to 256x256 (plus a
+non-power-of-two 12x20); layers smaller and larger than the array; dims divisible and not
+divisible by the array; conv strides 1, 2 and 4 with cases where (H - R) mod stride != 0 (SCALE-Sim's
+ceil output size); multi-layer topologies; a depthwise ("DP" in the layer name) layer, which
+SCALE-Sim splits into one layer per channel; and rows 1-7 of the spec's regression table
+(``shared/specs/systolic_scalesim.md`` §11, including AlexNet's 116,210 incl.-prefetch cycles, which
+need 64 kB SRAMs), which ``check_spec_rows`` asserts.
 """
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
 
-from scalesim_env import run_scalesim
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scalesim_env import run_scalesim  # noqa: E402
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "data" / "scalesim"
+SRAM_KB = (256, 256, 128)  # IFMAP, filter, OFMAP SRAM sizes (kB) unless a case overrides them
 CFG = """[general]
 run_name = {name}
 
 [architecture_presets]
 ArrayHeight : {rows}
 ArrayWidth : {cols}
-IfmapSramSzkB : 256
-FilterSramSzkB : 256
-OfmapSramSzkB : 128
+IfmapSramSzkB : {ifmap_kb}
+FilterSramSzkB : {filter_kb}
+OfmapSramSzkB : {ofmap_kb}
 IfmapOffset : 0
 FilterOffset : 10000000
 OfmapOffset : 20000000
@@ -58,12 +76,16 @@ UseRamulatorTrace : False
 """
 CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
 GEMM_HEADER = "Layer, M, N, K,"
+CONV_COLS = ["ifmap_h", "ifmap_w", "filt_h", "filt_w", "channels", "num_filters", "stride"]
+GEMM_COLS = ["M", "N", "K"]
 
-# (name, mode, dims, rows, cols, dataflow); conv dims: H, W, R, S, C, M(filters), stride; gemm: M, N, K.
+# (name, mode, dims, rows, cols, dataflow[, (ifmap_kB, filter_kB, ofmap_kB)]).
+# dims: conv (H, W, R, S, C, filters, stride); gemm (M, N, K); or a tuple of such for several layers.
+# Keep the order: tests index the first rows (row 0 is a GEMM case, row 14 AlexNet conv1).
 CASES = [
-    ("gemm_small_os", "gemm", (20, 40, 30), 8, 8, "os"),
-    ("gemm_small_ws", "gemm", (20, 40, 30), 8, 8, "ws"),
-    ("gemm_small_is", "gemm", (20, 40, 30), 8, 8, "is"),
+    ("gemm_small_os", "gemm", (20, 40, 30), 8, 8, "os"),  # spec §11 row 1: 659
+    ("gemm_small_ws", "gemm", (20, 40, 30), 8, 8, "ws"),  # row 2: 839
+    ("gemm_small_is", "gemm", (20, 40, 30), 8, 8, "is"),  # row 3: 743
     ("gemm_tall_os_16x8", "gemm", (100, 37, 53), 16, 8, "os"),
     ("gemm_tall_ws_8x32", "gemm", (100, 37, 53), 8, 32, "ws"),
     ("gemm_wide_is_64x16", "gemm", (29, 150, 70), 64, 16, "is"),
@@ -72,10 +94,10 @@ CASES = [
     ("gemm_decode_128_ws", "gemm", (1, 300, 260), 128, 128, "ws"),
     ("gemm_decode_128_is", "gemm", (1, 300, 260), 128, 128, "is"),
     ("gemm_32_os", "gemm", (130, 65, 97), 32, 32, "os"),
-    ("conv_10x10_os_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "os"),
-    ("conv_10x10_ws_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "ws"),
-    ("conv_10x10_is_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "is"),
-    ("conv_alexnet1_ws_32", "conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws"),
+    ("conv_10x10_os_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "os"),  # row 4: 695
+    ("conv_10x10_ws_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "ws"),  # row 5: 917
+    ("conv_10x10_is_16x8", "conv", (10, 10, 3, 3, 4, 20, 1), 16, 8, "is"),  # row 6: 1391
+    ("conv_alexnet1_ws_32", "conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws"),  # row 7: 112,283
     ("conv_stride2_quirk_ws_8x32", "conv", (15, 14, 3, 3, 8, 24, 2), 8, 32, "ws"),
     ("conv_stride2_quirk_os_32", "conv", (15, 14, 3, 3, 8, 24, 2), 32, 32, "os"),
     ("conv_stride4_is_16x8", "conv", (23, 23, 5, 5, 3, 16, 4), 16, 8, "is"),
@@ -85,39 +107,129 @@ CASES = [
     ("conv_deep_ws_64x16", "conv", (9, 9, 3, 3, 40, 70, 1), 64, 16, "ws"),
     ("conv_stride2_is_32", "conv", (17, 16, 3, 3, 16, 33, 2), 32, 32, "is"),
     ("conv_5x5_os_8x8", "conv", (12, 11, 5, 5, 3, 10, 1), 8, 8, "os"),
+    # --- appended: larger, multi-layer, depthwise, divisible, odd array, small-SRAM cases ---
+    ("gemm_exact_is_32", "gemm", (64, 96, 128), 32, 32, "is"),
+    ("gemm_exact_ws_32", "gemm", (64, 96, 128), 32, 32, "ws"),
+    ("gemm_big_on_256_ws", "gemm", (300, 520, 270), 256, 256, "ws"),
+    ("gemm_llm_os_64", "gemm", (128, 256, 512), 64, 64, "os"),
+    ("gemm_odd_array_os_12x20", "gemm", (50, 70, 33), 12, 20, "os", (3, 5, 3)),
+    ("conv_big_on_128_os", "conv", (20, 20, 3, 3, 16, 200, 1), 128, 128, "os"),
+    ("conv_stride4_quirk_os_16", "conv", (27, 30, 7, 7, 3, 24, 4), 16, 16, "os"),
+    ("conv_stride2_quirk_hw_ws_64x16", "conv", (21, 19, 4, 4, 6, 20, 2), 64, 16, "ws"),
+    ("conv_resnet_ws_32", "conv", (30, 30, 3, 3, 64, 64, 1), 32, 32, "ws"),
+    ("conv_multi_os_16x8", "conv", ((10, 10, 3, 3, 4, 20, 1), (12, 12, 3, 3, 8, 16, 2), (7, 7, 1, 1, 32, 10, 1)),
+     16, 8, "os"),
+    ("gemm_multi_ws_32", "gemm", ((64, 64, 64), (33, 65, 97), (1, 128, 100)), 32, 32, "ws"),
+    ("conv_DP_depthwise_ws_16x8", "conv", (12, 12, 3, 3, 4, 1, 1), 16, 8, "ws"),  # split into 4 layers
+    ("gemm_smallsram_ws_16", "gemm", (200, 100, 150), 16, 16, "ws", (4, 4, 2)),
+    ("conv_smallsram_os_32", "conv", (30, 30, 3, 3, 32, 32, 1), 32, 32, "os", (8, 8, 4)),
+    ("conv_smallsram_is_8x32", "conv", (16, 16, 3, 3, 8, 40, 2), 8, 32, "is", (2, 1, 1)),
+    ("conv_smallsram_ws_64x16", "conv", (9, 9, 3, 3, 40, 70, 1), 64, 16, "ws", (16, 16, 8)),
+    # the spec's AlexNet "Total Cycles (incl. prefetch)" = 116,210 was measured with 64 kB SRAMs
+    ("conv_alexnet1_ws_32_sram64", "conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws", (64, 64, 64)),
 ]
-CONV_COLS = ["ifmap_h", "ifmap_w", "filt_h", "filt_w", "channels", "num_filters", "stride"]
-GEMM_COLS = ["M", "N", "K"]
+
+# Spec §11 rows 1-7 (and row 7's incl.-prefetch figure, measured with 64 kB SRAMs): values to reproduce.
+SPEC_ROWS = {
+    "gemm_small_os": {"total_cycles": 659}, "gemm_small_ws": {"total_cycles": 839},
+    "gemm_small_is": {"total_cycles": 743}, "conv_10x10_os_16x8": {"total_cycles": 695},
+    "conv_10x10_ws_16x8": {"total_cycles": 917}, "conv_10x10_is_16x8": {"total_cycles": 1391},
+    "conv_alexnet1_ws_32": {"total_cycles": 112_283, "overall_util": 91.68, "mapping_efficiency": 94.53},
+    "conv_alexnet1_ws_32_sram64": {"total_cycles": 112_283, "total_cycles_incl_prefetch": 116_210},
+}
 
 
-def write_case(name, mode, dims, rows, cols, dataflow) -> tuple[Path, Path]:
-    case_dir = DATA / "cases"
+def layers_of(dims) -> list[tuple]:
+    """The layer tuples of a case's dims (one layer, or a tuple of layers)."""
+    return list(dims) if isinstance(dims[0], tuple) else [dims]
+
+
+def write_case(name, mode, dims, rows, cols, dataflow, case_dir: Path = DATA / "cases",
+               sram_kb: tuple[int, int, int] = SRAM_KB) -> tuple[Path, Path]:
+    """Write one case's v3 .cfg and topology CSV (header row, then ``name, dims...,`` rows with
+    the trailing comma SCALE-Sim requires) into ``case_dir``; layer i is named ``{name}_{i}``."""
     case_dir.mkdir(parents=True, exist_ok=True)
     cfg = case_dir / f"{name}.cfg"
-    cfg.write_text(CFG.format(name=name, rows=rows, cols=cols, dataflow=dataflow))
+    ifmap_kb, filter_kb, ofmap_kb = sram_kb
+    cfg.write_text(CFG.format(name=name, rows=rows, cols=cols, dataflow=dataflow,
+                              ifmap_kb=ifmap_kb, filter_kb=filter_kb, ofmap_kb=ofmap_kb))
     topo = case_dir / f"{name}.csv"
     header = GEMM_HEADER if mode == "gemm" else CONV_HEADER
-    topo.write_text(f"{header}\n{name}, {', '.join(map(str, dims))},\n")
+    topo.write_text(header + "\n" + "".join(f"{name}_{i}, {', '.join(map(str, d))},\n"
+                                            for i, d in enumerate(layers_of(dims))))
     return cfg, topo
 
 
-def main() -> None:
+def expanded_layers(name: str, mode: str, dims) -> list[tuple]:
+    """Layers as SCALE-Sim sees them: a conv layer whose name contains "DP" becomes one layer per
+    input channel, each with channels = 1 and the same number of filters."""
+    out = []
+    for i, d in enumerate(layers_of(dims)):
+        if mode == "conv" and "DP" in f"{name}_{i}":
+            out += [d[:4] + (1,) + d[5:]] * d[4]
+        else:
+            out.append(d)
+    return out
+
+
+def run_case(case, case_dir: Path = DATA / "cases") -> list[dict]:
+    name, mode, dims, r, c, df, *rest = case
+    sram = rest[0] if rest else SRAM_KB
+    cfg, topo = write_case(name, mode, dims, r, c, df, case_dir, sram)
+    report, _ = run_scalesim(cfg, topo, gemm=mode == "gemm")
+    layers = expanded_layers(name, mode, dims)
+    assert len(report) == len(layers), f"{name}: {len(report)} layers reported, {len(layers)} expected"
+    dim_cols = GEMM_COLS if mode == "gemm" else CONV_COLS
     rows = []
-    for name, mode, dims, r, c, df in CASES:
-        cfg, topo = write_case(name, mode, dims, r, c, df)
-        report, wall = run_scalesim(cfg, topo, gemm=mode == "gemm")
-        rep = report.iloc[0]
-        cols = GEMM_COLS if mode == "gemm" else CONV_COLS
+    for (_, rep), d in zip(report.iterrows(), layers):
         rows.append({"case": name, "mode": mode, "dataflow": df, "rows": r, "cols": c,
-                     "cfg": cfg.relative_to(DATA).as_posix(), "topology": topo.relative_to(DATA).as_posix(),
-                     **dict(zip(cols, dims)),
-                     "total_cycles_incl_prefetch": rep.get("Total Cycles (incl. prefetch)"),
-                     "total_cycles": rep["Total Cycles"], "stall_cycles": rep["Stall Cycles"],
-                     "overall_util": rep["Overall Util %"], "mapping_efficiency": rep["Mapping Efficiency %"],
-                     "compute_util": rep["Compute Util %"], "wall_s": round(wall, 3)})
-        print(f"{name:<30} {rep['Total Cycles']:>10} cycles  {wall:6.2f} s", flush=True)
-    pd.DataFrame(rows).to_csv(DATA / "reference.csv", index=False)
-    print(f"wrote {DATA / 'reference.csv'}")
+                     "cfg": cfg.relative_to(case_dir.parent).as_posix(),
+                     "topology": topo.relative_to(case_dir.parent).as_posix(),
+                     "layer": int(rep["LayerID"]), **dict(zip(dim_cols, d)),
+                     "ifmap_sram_kb": sram[0], "filter_sram_kb": sram[1], "ofmap_sram_kb": sram[2],
+                     "total_cycles_incl_prefetch": int(rep["Total Cycles (incl. prefetch)"]),
+                     "total_cycles": int(rep["Total Cycles"]), "stall_cycles": int(rep["Stall Cycles"]),
+                     "overall_util": float(rep["Overall Util %"]),
+                     "mapping_efficiency": float(rep["Mapping Efficiency %"]),
+                     "compute_util": float(rep["Compute Util %"]),
+                     "wall_s": round(report.attrs["wall_s"], 3), "sim_s": round(report.attrs["sim_s"], 3),
+                     "peak_rss_mb": round(report.attrs["peak_rss_mb"], 1)})
+    return rows
+
+
+def check_spec_rows(table: pd.DataFrame) -> None:
+    """Assert that the spec's regression rows 1-7 are reproduced (utilisations to 2 decimals)."""
+    for case, expected in SPEC_ROWS.items():
+        row = table[table["case"] == case].iloc[0]
+        for column, value in expected.items():
+            got = round(row[column], 2) if isinstance(value, float) else row[column]
+            assert got == value, f"{case}: {column} = {row[column]}, spec says {value}"
+
+
+def main() -> None:
+    case_dir = DATA / "cases"
+    wanted = {f"{case[0]}.{ext}" for case in CASES for ext in ("cfg", "csv")}
+    for stale in case_dir.glob("*"):  # cases dropped from CASES
+        if stale.is_file() and stale.name not in wanted:
+            stale.unlink()
+    rows = []
+    for case in CASES:
+        case_rows = run_case(case, case_dir)
+        rows += case_rows
+        cycles = sum(r["total_cycles"] for r in case_rows)
+        print(f"{case[0]:<32} {len(case_rows)} layer(s) {cycles:>9} cycles  {case_rows[0]['wall_s']:7.2f} s",
+              flush=True)
+    columns = (["case", "mode", "dataflow", "rows", "cols", "cfg", "topology", "layer"] + CONV_COLS + GEMM_COLS
+               + ["ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "total_cycles_incl_prefetch", "total_cycles",
+                  "stall_cycles", "overall_util", "mapping_efficiency", "compute_util", "wall_s", "sim_s",
+                  "peak_rss_mb"])
+    table = pd.DataFrame(rows, columns=columns)
+    for col in CONV_COLS + GEMM_COLS:
+        table[col] = table[col].astype("Int64")
+    check_spec_rows(table)
+    table.to_csv(DATA / "reference.csv", index=False)
+    print(f"wrote {DATA / 'reference.csv'}: {len(CASES)} cases, {len(table)} layers, "
+          f"SCALE-Sim wall time {table.drop_duplicates('case')['wall_s'].sum():.1f} s")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,9 @@ means DRAM never stalls, as in SCALE-Sim; ``USER`` applies this project's closed
 to the file's ``Bandwidth`` (SCALE-Sim's own per-cycle stall simulation is not reproduced).
 Topology rows are ``name, H, W, R, S, C, M, stride,`` (conv) or ``name, M, N, K,`` (``-i gemm``);
 the trailing comma SCALE-Sim requires is tolerated but not needed. A dense ``N:M`` column
-(``1:1``) is accepted; real N:M sparsity is not supported and is rejected.
+(``1:1``) is accepted; real N:M sparsity is not supported and is rejected. As in SCALE-Sim, a conv
+layer whose name contains "DP" is split into one single-channel layer per input channel (each
+keeping the row's filter count, so true depthwise rows give Num Filter = 1).
 """
 
 from __future__ import annotations
@@ -110,7 +112,11 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
             if dims["R"] > dims["H"] or dims["S"] > dims["W"]:
                 raise ConfigError(f"{path}:{line}: filter {dims['R']}x{dims['S']} larger than ifmap "
                                   f"{dims['H']}x{dims['W']}; allowed: filter <= ifmap")
-            builder.add("conv2d", row[0], dims, layer=line - 2, phase="conv")
+            if "DP" in row[0]:  # SCALE-Sim's depthwise rule: one single-channel layer per channel
+                for channel in range(dims["C"]):
+                    builder.add("conv2d", f"{row[0]}Channel_{channel}", {**dims, "C": 1}, layer=line - 2, phase="conv")
+            else:
+                builder.add("conv2d", row[0], dims, layer=line - 2, phase="conv")
     return builder.build()
 
 
