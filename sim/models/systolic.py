@@ -33,7 +33,8 @@ Energy: MAC = multiplier + accumulator adder + PE pipeline registers (2 operands
 per MAC, idle PEs clock-gated; SRAM per bit accessed, by buffer size; DRAM per bit by memory
 kind; logic leakage of every PE for the op's whole duration (SRAM leakage is not modelled);
 softmax and elementwise ops run on a SIMD vector unit at one FMA-equivalent (fp16 add + fp16
-mult) per element operation. Every per-unit cost comes from ``sim.tech`` with its citation
+mult) per element operation; ``utilization`` is always the PE array's (0 for vector and DMA ops),
+``vector_utilization`` the lanes'. Every per-unit cost comes from ``sim.tech`` with its citation
 (``cost_basis``).
 """
 
@@ -89,8 +90,9 @@ class SystolicArray:
         }
         for b in BUFFERS:
             size = int(getattr(c.sram, f"{b}_kb") * 1024)
-            basis[f"sram_{b}_read_pj_per_bit"] = t.sram_access_pj(size, bits=64) * (1 / 64)
-            basis[f"sram_{b}_write_pj_per_bit"] = t.sram_access_pj(size, bits=64, write=True) * (1 / 64)
+            for rw in ("read", "write"):
+                access = t.sram_access_pj(size, bits=64, write=rw == "write")
+                basis[f"sram_{b}_{rw}_pj_per_bit"] = TechValue(access.value / 64, "pJ/bit", f"{access.source} / 64 bits")
             basis[f"sram_{b}_area_mm2"] = t.sram_area_mm2(size)
         return basis
 
@@ -240,7 +242,7 @@ class SystolicArray:
         traffic = {"dram_read": zero, "dram_write": zero, "sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes,
                    **{f"sram_{b}_{rw}": zero for b in ("ifmap", "filter") for rw in ("read", "write")}}
         out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
-               "utilization": ops / (cycles * self.config.vector.lanes),
+               "utilization": np.zeros(len(cycles)), "vector_utilization": ops / (cycles * self.config.vector.lanes),
                "energy_vector_pj": ops * self._unit["vector_op_pj"]}
         out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
@@ -256,7 +258,8 @@ class SystolicArray:
                    "sram_ofmap_read": nbytes if write else zero, "sram_ifmap_write": zero if write else nbytes,
                    "sram_ifmap_read": zero, "sram_ofmap_write": zero, "sram_filter_read": zero, "sram_filter_write": zero}
         cycles = np.ceil(nbytes / self._dram_bytes_per_cycle).astype(np.int64)
-        out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles}
+        out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles,
+               "utilization": np.zeros(len(cycles))}
         out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
