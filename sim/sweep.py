@@ -262,7 +262,7 @@ def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, das
     cached = len({p.key for p in points}) - len(todo)
     computed = 0
     bar = tqdm(total=cached + len(todo), initial=cached, desc=spec.name, unit="pt",
-               disable=not progress or not sys.stderr.isatty())
+               disable=not progress or not (sys.stderr.isatty() or "ipykernel" in sys.modules))
     try:
         with contextlib.ExitStack() as stack:
             stack.enter_context(warnings.catch_warnings())
