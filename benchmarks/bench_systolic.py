@@ -64,7 +64,7 @@ def versus_scalesim(layers, case_dir: Path) -> pd.DataFrame:
         model, trace = build_model(read_cfg(cfg)), read_topology(topo, gemm=gemm)
         ours = compute_report(run(trace, model))
         our_s = median_time(lambda: compute_report(run(trace, model)))
-        n, cycles = len(ours), int(theirs["Total Cycles"].sum())
+        n, cycles = len(ours["Total Cycles"]), int(theirs["Total Cycles"].sum())
         rows.append({"topology": name, "layers": n, "scalesim_cycles": cycles,
                      "equal": list(theirs["Total Cycles"]) == list(ours["Total Cycles"]),
                      "scalesim_s_per_layer": their_s / n, "our_s_per_layer": our_s / n,

@@ -27,8 +27,10 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     for kind in trace.kinds():
         rows, dims = trace.dims(kind)
         for col, values in model.evaluate(kind, dims, trace.formats(rows)).items():
-            costs.setdefault(col, np.full(n, np.nan))[rows] = values
-    columns = {c: trace.ops[c].to_numpy() for c in IDENTITY}
+            if col not in costs:
+                costs[col] = np.full(n, np.nan)
+            costs[col][rows] = values
+    columns = {c: trace.column(c) for c in IDENTITY}
     columns.update({c: costs.pop(c, np.full(n, np.nan)) for c in COLUMNS})
     for col in ("cycles", "compute_cycles", "stall_cycles", "macs"):
         columns[col] = np.nan_to_num(columns[col]).astype(np.int64)
@@ -50,6 +52,5 @@ def run(trace: Trace, model) -> Result:
     end = np.cumsum(columns["cycles"])
     timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
     identity = {c: columns.pop(c) for c in IDENTITY}
-    table = pd.DataFrame({**identity, **timing, **columns})
     pes = model.config.array.rows * model.config.array.cols
-    return Result(table, model.area(), model.basis, pes, model.clock_hz, dict(trace.meta))
+    return Result({**identity, **timing, **columns}, model.area(), model.basis, pes, model.clock_hz, dict(trace.meta))

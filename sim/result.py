@@ -9,7 +9,9 @@ columns an op kind does not produce are NaN for it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from sim.tech import TechValue
@@ -23,23 +25,27 @@ SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_
 
 @dataclass
 class Result:
-    """Per-op costs (``ops``), their totals, the design's area and the cited per-unit costs used."""
+    """Per-op costs as numpy ``columns`` (and as the ``ops`` DataFrame, built on first use), their
+    totals, the design's area and the cited per-unit costs used."""
 
-    ops: pd.DataFrame
+    columns: dict[str, np.ndarray]
     area: dict[str, TechValue]
     basis: dict[str, TechValue]
     array_pes: int
     clock_hz: float
     meta: dict = field(default_factory=dict)
 
+    @cached_property
+    def ops(self) -> pd.DataFrame:
+        return pd.DataFrame(self.columns)
+
     def energy_components(self) -> list[str]:
-        return [c for c in self.ops.columns if c.startswith("energy_") and c != "energy_pj"]
+        return [c for c in self.columns if c.startswith("energy_") and c != "energy_pj"]
 
     @property
     def totals(self) -> dict[str, float]:
         """Sums over ops, overall utilization, energy by component and area (mm^2)."""
-        t = {c: float(self.ops[c].sum()) for c in SUMMED}
-        t.update({c: float(self.ops[c].sum()) for c in self.energy_components()})
+        t = {c: float(np.sum(self.columns[c])) for c in (*SUMMED, *self.energy_components())}
         t["utilization"] = t["macs"] / (t["cycles"] * self.array_pes) if t["cycles"] else 0.0
         t["area_mm2"] = sum(v.value for v in self.area.values())
         t.update({f"area_{k}_mm2": v.value for k, v in self.area.items()})

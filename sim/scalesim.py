@@ -120,17 +120,17 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
     return builder.build()
 
 
-def compute_report(result: Result) -> pd.DataFrame:
-    """SCALE-Sim's COMPUTE_REPORT columns for each layer of a result in SCALE-Sim mode."""
-    ops, pes = result.ops, result.array_pes
-    return pd.DataFrame({
-        "LayerID": np.arange(len(ops)),
+def compute_report(result: Result) -> dict[str, np.ndarray]:
+    """SCALE-Sim's COMPUTE_REPORT columns (one entry per layer) of a result in SCALE-Sim mode."""
+    ops, pes = result.columns, result.array_pes
+    return {
+        "LayerID": np.arange(len(ops["cycles"])),
         "Total Cycles": ops["cycles"],
         "Stall Cycles": ops["stall_cycles"],
         "Overall Util %": 100 * ops["macs"] / (ops["cycles"] * pes),
         "Mapping Efficiency %": 100 * ops["mapping_efficiency"],
         "Compute Util %": 100 * ops["compute_utilization"],
-    })
+    }
 
 
 def convert(cfg: str | Path, topology: str | Path, out_dir: str | Path, gemm: bool = False) -> Path:
@@ -140,6 +140,6 @@ def convert(cfg: str | Path, topology: str | Path, out_dir: str | Path, gemm: bo
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = run(trace, build_model(config))
-    compute_report(result).to_csv(out / "COMPUTE_REPORT.csv", index=False)
+    pd.DataFrame(compute_report(result)).to_csv(out / "COMPUTE_REPORT.csv", index=False)
     result.ops.to_csv(out / "DETAILED.csv", index=False)
     return out / "COMPUTE_REPORT.csv"

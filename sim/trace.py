@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -72,18 +73,32 @@ class Trace:
     def __len__(self) -> int:
         return len(self.ops)
 
+    @cached_property
+    def _arrays(self) -> dict[str, np.ndarray]:
+        """The op table's columns as numpy arrays, read once (a trace is not modified after building)."""
+        return {c: self.ops[c].to_numpy() for c in self.ops.columns}
+
+    @cached_property
+    def _rows_by_kind(self) -> dict[str, np.ndarray]:
+        kinds = self._arrays["kind"]
+        return {k: np.flatnonzero(kinds == k) for k in dict.fromkeys(kinds)}
+
+    def column(self, name: str) -> np.ndarray:
+        """One column of the op table as a numpy array."""
+        return self._arrays[name]
+
     def kinds(self) -> list[str]:
         """Op kinds present, in order of first appearance."""
-        return list(self.ops["kind"].unique())
+        return list(self._rows_by_kind)
 
     def dims(self, kind: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """Row positions of the ops of ``kind`` and their dimension columns as int64 arrays."""
-        rows = np.flatnonzero(self.ops["kind"].to_numpy() == kind)
-        return rows, {d: self.ops[d].to_numpy()[rows] for d in OP_KINDS[kind]}
+        rows = self._rows_by_kind.get(kind, np.zeros(0, dtype=np.int64))
+        return rows, {d: self._arrays[d][rows] for d in OP_KINDS[kind]}
 
     def formats(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         """Operand format names of the given rows ("" where an operand is absent)."""
-        return {o: self.ops[f"fmt_{o}"].to_numpy()[rows] for o in OPERANDS}
+        return {o: self._arrays[f"fmt_{o}"][rows] for o in OPERANDS}
 
     def equals(self, other: Trace) -> bool:
         """True when ops, payloads and meta are identical."""
