@@ -58,6 +58,7 @@ REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",)}
 DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in OP_KINDS.values() for d in dims))
 OPERANDS: tuple[str, ...] = ("W", "A", "O", "KV")
 PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
+COLUMNS: tuple[str, ...] = ("id", "name", "layer", "phase", "kind", *DIMS, *(f"fmt_{o}" for o in OPERANDS), "deps")
 _ZERO_OK = {"pad"}  # dimensions that may be 0; all others must be >= 1
 ABSENT = -1
 
@@ -151,18 +152,16 @@ class Trace:
             raise TraceFormatError(f"trace file {path}: schema {record.get('schema')!r} version {record.get('version')!r}; "
                                    f"allowed: {SCHEMA!r} version {SCHEMA_VERSION}")
         ops = table.to_pandas()
-        missing = [c for c in _columns() if c not in ops.columns]
+        missing = [c for c in COLUMNS if c not in ops.columns]
         if missing:
             raise TraceFormatError(f"trace file {path}: missing columns {missing}")
         ops["deps"] = [tuple(int(d) for d in deps) for deps in ops["deps"]]
         payloads = _load_payloads(path.with_suffix(".npz"), record["payload_ops"])
-        trace = cls(ops[list(_columns())], payloads, record["meta"])
+        trace = cls(ops[list(COLUMNS)], payloads, record["meta"])
         validate(trace, source=str(path))
         return trace
 
 
-def _columns() -> tuple[str, ...]:
-    return ("id", "name", "layer", "phase", "kind", *DIMS, *(f"fmt_{o}" for o in OPERANDS), "deps")
 
 
 def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np.ndarray]]:
@@ -220,7 +219,7 @@ class TraceBuilder:
         return op_id
 
     def build(self) -> Trace:
-        ops = pd.DataFrame(self._rows, columns=list(_columns()))
+        ops = pd.DataFrame(self._rows, columns=list(COLUMNS))
         ops = ops.astype({"id": "int64", "layer": "int64", **{d: "int64" for d in DIMS}})
         trace = Trace(ops, self._payloads, self.meta)
         validate(trace, source="trace")

@@ -3,21 +3,18 @@
 An LLM step is one block of ~17 ops repeated once per layer. Adding hundreds of ops one by one and
 letting pandas build the table row by row is slow (~13 ms for LLaMA-2-7B); here the block's
 dimension rows are computed once and tiled with numpy. The table has the columns and dtypes of a
-``TraceBuilder`` table (the column order is taken from an empty ``TraceBuilder`` build, so the two
-cannot drift; a test checks that both paths give equal traces) and passes the same
-``sim.trace.validate``.
+``TraceBuilder`` table (both use ``sim.trace.COLUMNS``; a test checks that both paths give equal
+traces) and passes the same ``sim.trace.validate``.
 
 Operand formats are set only for the operands an op kind has (``OPERANDS_OF``), "" elsewhere.
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 import pandas as pd
 
-from sim.trace import ABSENT, DIMS, OP_KINDS, OPERANDS, Trace, TraceBuilder, validate
+from sim.trace import ABSENT, COLUMNS, DIMS, OP_KINDS, OPERANDS, Trace, validate
 
 # (kind, name, dims, payload or None)
 Op = tuple[str, str, dict[str, int], dict[str, np.ndarray] | None]
@@ -35,11 +32,6 @@ OPERANDS_OF: dict[str, tuple[str, ...]] = {
     "kv_append": ("A", "KV"),
 }
 _DIM_INDEX = {d: i for i, d in enumerate(DIMS)}
-
-
-@lru_cache(maxsize=1)
-def _columns() -> list[str]:
-    return list(TraceBuilder().build().ops.columns)
 
 
 def op_formats(kind: str, formats: dict[str, str]) -> dict[str, str]:
@@ -78,6 +70,6 @@ def tiled_trace(block: list[Op], repeats: int, tail: list[Op], *, phase: str, fo
         "deps": [()] + [(i,) for i in range(n - 1)],
     }
     payloads = {i: dict(op[3]) for i, op in enumerate(ops) if op[3]}
-    trace = Trace(pd.DataFrame(columns)[_columns()], payloads, dict(meta))
+    trace = Trace(pd.DataFrame(columns)[list(COLUMNS)], payloads, dict(meta))
     validate(trace, source=f"{meta.get('model', 'workload')} trace")
     return trace
