@@ -22,7 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from sim.errors import DSEError  # noqa: E402
 
@@ -219,6 +219,7 @@ def _plot_utilization(df: pd.DataFrame, path: Path) -> str:
         ax.set_title(row.label, fontsize=9, loc="left", pad=3)
         ax.grid(alpha=0.3, axis="y")
     axes[-1, 0].set_xlabel("op index in the trace")
+    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
     fig.supylabel("utilization (%)")
     subset = f", {len(shown)} of {len(front)} spread along the front" if len(shown) < len(front) else ""
     fig.suptitle(f"Per-op utilization of the Pareto points{subset}\n(fastest first; background colour = op kind)")
@@ -226,8 +227,8 @@ def _plot_utilization(df: pd.DataFrame, path: Path) -> str:
                ncol=min(len(kinds), 6), bbox_to_anchor=(0.5, 0.0), frameon=False)
     fig.tight_layout()
     _save(fig, path)
-    return ("Per-op utilization of the Pareto points: of the PE array for GEMM-like ops, of the vector unit "
-            "for vector ops; gaps are ops without compute (DMA). All Pareto points' per-op series are in ops.csv.")
+    return ("Per-op utilization of the PE array at the Pareto points (vector and DMA ops leave the array idle); "
+            "all Pareto points' per-op series are in ops.csv.")
 
 
 def _plot_energy(ranked: pd.DataFrame, units: dict, path: Path) -> str:
