@@ -12,7 +12,7 @@ import copy
 import math
 from functools import lru_cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -67,7 +67,10 @@ class DramConfig(_Strict):
 
 
 class VectorConfig(_Strict):
-    """SIMD unit beside the array for softmax/elementwise ops (lanes=0: none, such ops are rejected)."""
+    """SIMD unit beside the array for softmax/elementwise ops (lanes=0: none, such ops are rejected).
+
+    ``softmax_ops_per_element`` (assumption, default 5): running max, subtract, exp, sum, divide.
+    """
 
     lanes: int = Field(128, ge=0, le=65536)
     softmax_ops_per_element: float = Field(5.0, gt=0, le=100)
@@ -103,7 +106,6 @@ class SystolicConfig(_Strict):
         return value
 
 
-HardwareConfig = Annotated[SystolicConfig, Field(discriminator="model")]
 MODELS = ("systolic",)
 
 

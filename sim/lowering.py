@@ -26,7 +26,6 @@ import numpy as np
 from sim.errors import TraceFormatError
 
 GEMM_KINDS = ("gemm", "conv2d", "deconv2d", "attention_score", "attention_context")
-OUTPUT_SIZES = ("standard", "scalesim")
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,6 @@ from sim.tech import TechLibrary, TechValue
 
 VECTOR_KINDS = ("softmax", "elementwise")
 DMA_KINDS = ("kv_append", "kv_read")
-ENERGY_COMPONENTS = ("mac", "vector", "sram", "dram", "leakage")
 BUFFERS = ("ifmap", "filter", "ofmap")
 
 
