@@ -24,3 +24,7 @@ class WorkloadError(DSEError):
 def field_error(field: str, value, allowed: str, cls=ConfigError) -> DSEError:
     """Build the one-line message every validation uses: field, offending value, what is allowed."""
     return cls(f"{field}: got {value!r}; allowed: {allowed}")
+
+
+class NumericsError(DSEError):
+    """A number format, block size, bit width or rounding option is unknown or out of range."""

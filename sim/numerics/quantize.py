@@ -1,0 +1,218 @@
+"""Golden quantize-dequantize models of every format, and the one public call ``fake_quantize``.
+
+``fake_quantize(x, fmt, **options)`` returns the dequantized float64 array; block formats work on
+blocks along the last axis. Formats and their options (defaults first):
+
+- ``int8``, ``int4``, ``int`` (``bits`` 2..16): ``granularity`` tensor|channel|group (channel:
+  one scale per row, i.e. over the last axis; group: blocks of ``block`` (128) along it),
+  ``symmetric`` True|False (asymmetric adds a zero point), ``rounding`` even|away|floor.
+  Symmetric: s = amax / (2^(b-1) - 1), q = clamp(round(x/s), -2^(b-1), 2^(b-1) - 1).
+- ``fp8_e4m3``, ``fp8_e5m2``: one per-tensor scale amax / max_normal, saturating, ``rounding``.
+- ``mxfp8_e4m3``, ``mxfp8_e5m2``, ``mxfp6_e3m2``, ``mxfp6_e2m3``, ``mxfp4``, ``mxint8``
+  (OCP MX v1.0): ``block`` 32, ``scale_mode`` floor (the spec algorithm: shared exponent =
+  floor(log2 amax) - emax_elem, as in torchao's FLOOR mode), ``rounding`` even (torchao casts;
+  ``away`` is microxcaling's default). Edge rules follow microxcaling: an all-zero block gets
+  scale 2^-127, a shared exponent above 127 makes the block NaN, below -127 clamps to -127;
+  MXINT8 clamps to +-127/64 (never -128).
+- ``nvfp4``: E2M1 elements, ``block`` 16, block scale amax_block / 6 cast to E4M3 (RNE) after
+  dividing by a per-tensor FP32 scale amax / (6 * 448); elements RNE.
+- ``amxfp4`` (Lee et al. 2024, the authors' microxcaling fork): E2M1 elements, ``block`` 32, two
+  scales per block: s+ = max(x)/6 for elements > 0, s- = |min(x)|/6 for elements <= 0 (a zero
+  scale becomes 1). ``scale_mode`` e5m2 (default: FP8 E5M2, ties away, saturating, floored at
+  its smallest subnormal 2^-16 so that no scale rounds to zero -- our choice where the reference
+  divides by zero), e4m3 (OCP E4M3, max 448, not the reference's 480), fp32 (unquantized), or
+  pot (E8M0: 2^(floor(log2 extreme) - 2)). Elements: ties away, saturating at +-6.
+- ``dint4`` (W4A8 paper's integer + denormal hybrid; the exact code map is not public, so these are
+  assumptions): levels ``levels`` (default -7..-1, -1/2, 0, 1/2, 1..6: the 16 codes give up +7 to
+  hold +-1/2), ``granularity`` and ``block`` as for int, scale s = amax / 7, nearest level with
+  ties toward the level of smaller magnitude.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sim.errors import NumericsError
+from sim.numerics.minifloat import E2M1, E2M3, E3M2, E4M3, E5M2, ROUNDING, FloatFormat, round_magnitude
+
+MX_ELEMENTS: dict[str, FloatFormat | None] = {"mxfp8_e4m3": E4M3, "mxfp8_e5m2": E5M2, "mxfp6_e3m2": E3M2,
+                                              "mxfp6_e2m3": E2M3, "mxfp4": E2M1, "mxint8": None}
+E8M0_MIN, E8M0_MAX = -127, 127
+MXINT8_FRACTION_BITS = 6
+DINT4_LEVELS = (-7, -6, -5, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4, 5, 6)
+AMX_SCALE_MODES = ("e5m2", "e4m3", "fp32", "pot")
+
+
+def _check_rounding(rounding: str) -> str:
+    if rounding not in ROUNDING:
+        raise NumericsError(f"rounding: got {rounding!r}; allowed: {', '.join(ROUNDING)}")
+    return rounding
+
+
+def _blocks(x: np.ndarray, block: int) -> np.ndarray:
+    """View ``x`` as (..., n_blocks, block) along its last axis."""
+    if not isinstance(block, (int, np.integer)) or isinstance(block, bool) or block < 1:
+        raise NumericsError(f"block: got {block!r}; allowed: a positive integer")
+    n = x.shape[-1] if x.ndim else 1
+    if n % block:
+        raise NumericsError(f"block: got {block}; allowed: a divisor of the last axis length {n}")
+    return x.reshape(*x.shape[:-1], n // block, block)
+
+
+def _amax(blocks: np.ndarray) -> np.ndarray:
+    return np.max(np.abs(blocks), axis=-1, keepdims=True)
+
+
+# -- OCP MX ------------------------------------------------------------------------------------------
+
+def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", rounding: str = "even") -> np.ndarray:
+    """OCP MX quantize-dequantize of blocks along the last axis."""
+    if scale_mode != "floor":
+        raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed: floor")
+    elem = MX_ELEMENTS[fmt]
+    blocks = _blocks(x, block)
+    amax = _amax(blocks)
+    amax = np.where(amax == 0, 2.0 ** -126, amax)
+    emax_elem = 0 if elem is None else elem.emax
+    with np.errstate(divide="ignore"):
+        shared = np.floor(np.log2(amax)) - emax_elem
+    overflow = (shared > E8M0_MAX) | np.isnan(amax)
+    scale = np.exp2(np.clip(shared, E8M0_MIN, E8M0_MAX))
+    scaled = blocks / scale
+    if elem is None:
+        step = 2.0 ** MXINT8_FRACTION_BITS
+        limit = 127
+        mag = np.minimum(round_magnitude(np.abs(scaled) * step, _check_rounding(rounding)), limit)
+        q = np.copysign(mag, scaled) / step
+    else:
+        q = elem.quantize(scaled, _check_rounding(rounding))
+    out = np.where(overflow, np.nan, q * scale)
+    return out.reshape(x.shape)
+
+
+# -- NVFP4 -------------------------------------------------------------------------------------------
+
+def nvfp4(x: np.ndarray, block: int = 16) -> np.ndarray:
+    """NVFP4: E2M1 elements, E4M3 block scales, one FP32 per-tensor scale."""
+    blocks = _blocks(x, block)
+    amax_tensor = float(np.max(np.abs(x))) if x.size else 0.0
+    tensor_scale = amax_tensor / (E2M1.max_normal * E4M3.max_normal) if amax_tensor > 0 else 1.0
+    block_scale = E4M3.quantize(_amax(blocks) / E2M1.max_normal / tensor_scale, "even")
+    scale = np.where(block_scale == 0, 1.0, block_scale) * tensor_scale
+    return (E2M1.quantize(blocks / scale, "even") * scale).reshape(x.shape)
+
+
+# -- AMXFP4 ------------------------------------------------------------------------------------------
+
+def _amx_scale(extreme: np.ndarray, scale_mode: str) -> np.ndarray:
+    """One AMXFP4 scale per block from the block's positive max or |negative min| (>= 0)."""
+    if scale_mode == "pot":
+        with np.errstate(divide="ignore"):
+            exp = np.floor(np.log2(np.where(extreme > 0, extreme, 1.0))) - E2M1.emax
+        return np.where(extreme > 0, np.exp2(np.clip(exp, E8M0_MIN, E8M0_MAX)), 1.0)
+    raw = extreme / E2M1.max_normal
+    raw = np.where(raw == 0, 1.0, raw)
+    if scale_mode == "fp32":
+        return raw
+    if scale_mode == "e5m2":
+        return np.maximum(E5M2.quantize(raw, "away"), E5M2.min_subnormal)
+    if scale_mode == "e4m3":
+        return np.maximum(E4M3.quantize(raw, "away"), E4M3.min_subnormal)
+    raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed: {', '.join(AMX_SCALE_MODES)}")
+
+
+def amxfp4(x: np.ndarray, block: int = 32, scale_mode: str = "e5m2") -> np.ndarray:
+    """AMXFP4: E2M1 elements with separate scales for the positive and non-positive elements of a block."""
+    blocks = _blocks(x, block)
+    s_pos = _amx_scale(np.maximum(np.max(blocks, axis=-1, keepdims=True), 0), scale_mode)
+    s_neg = _amx_scale(np.maximum(-np.min(blocks, axis=-1, keepdims=True), 0), scale_mode)
+    scale = np.where(blocks > 0, s_pos, s_neg)
+    return (E2M1.quantize(blocks / scale, "away") * scale).reshape(x.shape)
+
+
+# -- integers ----------------------------------------------------------------------------------------
+
+def _groups(x: np.ndarray, granularity: str, block: int) -> np.ndarray:
+    if granularity == "tensor":
+        return x.reshape(1, -1)
+    if granularity == "channel":
+        return x.reshape(-1, x.shape[-1] if x.ndim else 1)
+    if granularity == "group":
+        return _blocks(x, block).reshape(-1, block)
+    raise NumericsError(f"granularity: got {granularity!r}; allowed: tensor, channel, group")
+
+
+def integer(x: np.ndarray, bits: int = 8, granularity: str = "tensor", block: int = 128, symmetric: bool = True,
+            rounding: str = "even") -> np.ndarray:
+    """Uniform integer quantize-dequantize with per-tensor/channel/group scales."""
+    if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 2 <= bits <= 16:
+        raise NumericsError(f"bits: got {bits!r}; allowed: an integer from 2 to 16")
+    _check_rounding(rounding)
+    g = _groups(x, granularity, block)
+    if symmetric:
+        qmax = 2 ** (bits - 1) - 1
+        amax = np.max(np.abs(g), axis=-1, keepdims=True)
+        s = np.where(amax > 0, amax / qmax, 1.0)
+        r = g / s
+        q = np.clip(np.copysign(round_magnitude(np.abs(r), rounding), r), -qmax - 1, qmax)
+        out = q * s
+    else:
+        lo, hi = np.min(g, axis=-1, keepdims=True), np.max(g, axis=-1, keepdims=True)
+        s = np.where(hi > lo, (hi - lo) / (2 ** bits - 1), 1.0)
+        zero = np.rint(-lo / s)
+        q = np.clip(round_magnitude(np.maximum(g / s + zero, 0), rounding), 0, 2 ** bits - 1)
+        out = (q - zero) * s
+    return out.reshape(x.shape)
+
+
+def fp8(x: np.ndarray, fmt: str, rounding: str = "even") -> np.ndarray:
+    """FP8 with one per-tensor scale amax / max_normal."""
+    elem = E4M3 if fmt == "fp8_e4m3" else E5M2
+    amax = float(np.max(np.abs(x))) if x.size else 0.0
+    s = amax / elem.max_normal if amax > 0 else 1.0
+    return elem.quantize(x / s, _check_rounding(rounding)) * s
+
+
+def dint4(x: np.ndarray, granularity: str = "group", block: int = 128, levels: tuple = DINT4_LEVELS) -> np.ndarray:
+    """dINT4: integer levels plus +-1/2 'denormal' levels (see the module docstring for the assumptions)."""
+    grid = np.sort(np.asarray(levels, dtype=np.float64))
+    if len(grid) > 16 or len(set(grid)) != len(grid):
+        raise NumericsError(f"levels: got {len(grid)} (distinct: {len(set(grid))}); allowed: at most 16 distinct levels")
+    g = _groups(x, granularity, block)
+    amax = np.max(np.abs(g), axis=-1, keepdims=True)
+    s = np.where(amax > 0, amax / np.max(np.abs(grid)), 1.0)
+    r = np.clip(g / s, grid[0], grid[-1])
+    hi = np.clip(np.searchsorted(grid, r), 0, len(grid) - 1)
+    lo = np.clip(hi - 1, 0, len(grid) - 1)
+    d_lo, d_hi = np.abs(r - grid[lo]), np.abs(grid[hi] - r)
+    tie_low = np.abs(grid[lo]) <= np.abs(grid[hi])
+    pick = np.where((d_lo < d_hi) | ((d_lo == d_hi) & tie_low), grid[lo], grid[hi])
+    return (pick * s).reshape(x.shape)
+
+
+# -- the public call ---------------------------------------------------------------------------------
+
+def fake_quantize(x, fmt: str, **options) -> np.ndarray:
+    """Quantize then dequantize ``x`` in format ``fmt`` (see the module docstring for formats and options)."""
+    x = np.asarray(x, dtype=np.float64)
+    try:
+        if fmt in MX_ELEMENTS:
+            return mx(x, fmt, **options)
+        if fmt in ("int8", "int4"):
+            return integer(x, bits=int(fmt[3:]), **options)
+        if fmt == "int":
+            return integer(x, **options)
+        if fmt in ("fp8_e4m3", "fp8_e5m2"):
+            return fp8(x, fmt, **options)
+        if fmt == "nvfp4":
+            return nvfp4(x, **options)
+        if fmt == "amxfp4":
+            return amxfp4(x, **options)
+        if fmt == "dint4":
+            return dint4(x, **options)
+    except TypeError as exc:  # an option the format does not take
+        raise NumericsError(f"{fmt}: {str(exc).split('() ', 1)[-1]}") from None
+    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}")
+
+
+FAKE_QUANTIZE_FORMATS = ("int8", "int4", "int", "dint4", "fp8_e4m3", "fp8_e5m2", *MX_ELEMENTS, "nvfp4", "amxfp4")
