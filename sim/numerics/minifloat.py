@@ -95,12 +95,11 @@ class FloatFormat:
         """Nearest representable value under ``rounding``, saturating at +-max_normal; NaN stays NaN."""
         x = np.asarray(x, dtype=np.float64)
         mag = np.abs(x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            e = np.floor(np.log2(np.where(mag > 0, mag, 1.0)))
-        step = np.exp2(np.maximum(e, self.emin) - self.mbits)
-        q = round_magnitude(mag / step, rounding) * step
-        q = np.minimum(q, self.max_normal)
-        return np.where(np.isnan(x), np.nan, np.copysign(q, x))
+        # frexp: mag = f * 2^e with f in [0.5, 1), so floor(log2 mag) = e - 1 exactly (0 -> e = 0)
+        shift = np.maximum(np.frexp(mag)[1] - 1, self.emin) - self.mbits
+        q = np.ldexp(round_magnitude(np.ldexp(mag, -shift), rounding), shift)
+        np.minimum(q, self.max_normal, out=q)
+        return np.copysign(q, x)  # NaN stays NaN through every step
 
     def encode(self, x: np.ndarray, rounding: str = "even") -> np.ndarray:
         """Codes of the quantized values of ``x`` (NaN input -> the format's NaN code, if it has one)."""

@@ -34,11 +34,11 @@ import numpy as np
 
 from sim.errors import NumericsError
 from sim.numerics.minifloat import E2M1, E2M3, E3M2, E4M3, E5M2, ROUNDING, FloatFormat, round_magnitude
+from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks
 
 MX_ELEMENTS: dict[str, FloatFormat | None] = {"mxfp8_e4m3": E4M3, "mxfp8_e5m2": E5M2, "mxfp6_e3m2": E3M2,
                                               "mxfp6_e2m3": E2M3, "mxfp4": E2M1, "mxint8": None}
 E8M0_MIN, E8M0_MAX = -127, 127
-MXINT8_FRACTION_BITS = 6
 DINT4_LEVELS = (-7, -6, -5, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4, 5, 6)
 AMX_SCALE_MODES = ("e5m2", "e4m3", "fp32", "pot")
 
@@ -66,27 +66,17 @@ def _amax(blocks: np.ndarray) -> np.ndarray:
 # -- OCP MX ------------------------------------------------------------------------------------------
 
 def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", rounding: str = "even") -> np.ndarray:
-    """OCP MX quantize-dequantize of blocks along the last axis."""
+    """OCP MX quantize-dequantize of blocks along the last axis (fused kernel in ``mx_kernel``)."""
     if scale_mode != "floor":
         raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed: floor")
     elem = MX_ELEMENTS[fmt]
-    blocks = _blocks(x, block)
-    amax = _amax(blocks)
-    amax = np.where(amax == 0, 2.0 ** -126, amax)
-    emax_elem = 0 if elem is None else elem.emax
-    with np.errstate(divide="ignore"):
-        shared = np.floor(np.log2(amax)) - emax_elem
-    overflow = (shared > E8M0_MAX) | np.isnan(amax)
-    scale = np.exp2(np.clip(shared, E8M0_MIN, E8M0_MAX))
-    scaled = blocks / scale
+    _blocks(x, block)  # checks that the block divides the last axis
+    flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+    mode = ROUNDING_CODES[_check_rounding(rounding)]
     if elem is None:
-        step = 2.0 ** MXINT8_FRACTION_BITS
-        limit = 127
-        mag = np.minimum(round_magnitude(np.abs(scaled) * step, _check_rounding(rounding)), limit)
-        q = np.copysign(mag, scaled) / step
+        out = mx_blocks(flat, block, 0, 0, 0.0, 0, True, mode)
     else:
-        q = elem.quantize(scaled, _check_rounding(rounding))
-    out = np.where(overflow, np.nan, q * scale)
+        out = mx_blocks(flat, block, elem.mbits, elem.emin, elem.max_normal, elem.emax, False, mode)
     return out.reshape(x.shape)
 
 

@@ -131,3 +131,25 @@ def test_bad_options_give_one_clear_error(call, message):
     with pytest.raises(NumericsError) as err:
         call()
     assert message in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("fmt", ["mxfp4", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp8_e4m3", "mxfp8_e5m2"])
+@pytest.mark.parametrize("rounding", ["even", "away", "floor"])
+def test_mx_kernel_matches_the_elementwise_reference(fmt, rounding):
+    from sim.numerics.quantize import MX_ELEMENTS
+
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((64, 32)) * np.exp2(rng.integers(-140, 140, size=(64, 1)))  # tiny to huge blocks
+    x[0] = 0.0
+    x[1, :5] = -0.0
+    x[2, 3] = np.nan
+    x[3] = rng.standard_normal(32) * 2.0**-140  # float64 values below the E8M0 range
+    elem = MX_ELEMENTS[fmt]
+    amax = np.max(np.abs(x), axis=1, keepdims=True)
+    amax = np.where(amax == 0, 2.0**-126, amax)
+    shared = np.clip(np.floor(np.log2(amax)) - elem.emax, -127, 127)
+    want = elem.quantize(x / np.exp2(shared), rounding) * np.exp2(shared)
+    want[np.isnan(amax).ravel() | (np.floor(np.log2(amax)) - elem.emax > 127).ravel()] = np.nan
+    got = fake_quantize(x, fmt, rounding=rounding)
+    assert np.array_equal(got, want, equal_nan=True)
+    assert np.array_equal(np.signbit(got), np.signbit(want))
