@@ -34,11 +34,12 @@ EXPONENT_MASK, MANTISSA_BITS, FLOAT64_BIAS = 0x7FF, 52, 1023
 
 @njit(cache=True)
 def mx_blocks(flat: np.ndarray, block: int, mbits: int, emin: int, max_normal: float, emax_elem: int,
-              is_int: bool, mode: int) -> np.ndarray:
+              is_int: bool, mode: int, min_divisor_exp: int) -> np.ndarray:
     """Quantize-dequantize ``flat`` (float64, length a multiple of ``block``) block by block.
 
     floor(log2 |v|) is read from the float64 exponent field; scaling multiplies by exact powers of
-    two (``POW2``), so every step is exact as in the numpy reference.
+    two (``POW2``), so every step is exact as in the numpy reference. Elements are divided by
+    2^max(shared, ``min_divisor_exp``) and multiplied back by 2^shared (see ``quantize.mx``).
     """
     out = np.empty_like(flat)
     cell = np.empty(1)
@@ -59,7 +60,7 @@ def mx_blocks(flat: np.ndarray, block: int, mbits: int, emin: int, max_normal: f
             out[start:start + block] = np.nan
             continue
         shared = max(shared, E8M0_MIN)
-        down, up = POW2[POW2_OFFSET - shared], POW2[POW2_OFFSET + shared]
+        down, up = POW2[POW2_OFFSET - max(shared, min_divisor_exp)], POW2[POW2_OFFSET + shared]
         for i in range(start, start + block):
             r = flat[i] * down
             mag = abs(r)

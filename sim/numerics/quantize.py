@@ -11,9 +11,10 @@ blocks along the last axis. Formats and their options (defaults first):
 - ``mxfp8_e4m3``, ``mxfp8_e5m2``, ``mxfp6_e3m2``, ``mxfp6_e2m3``, ``mxfp4``, ``mxint8``
   (OCP MX v1.0): ``block`` 32, ``scale_mode`` floor (the spec algorithm: shared exponent =
   floor(log2 amax) - emax_elem, as in torchao's FLOOR mode), ``rounding`` even (torchao casts;
-  ``away`` is microxcaling's default). Edge rules follow microxcaling: an all-zero block gets
-  scale 2^-127, a shared exponent above 127 makes the block NaN, below -127 clamps to -127;
-  MXINT8 clamps to +-127/64 (never -128).
+  ``away`` is microxcaling's default), ``min_scale`` torchao (at the smallest scale 2^-127,
+  elements are divided by 2^-126 -- torchao's float32 clamp -- and multiplied back by 2^-127) or
+  exact. Edge rules follow microxcaling: an all-zero block gets scale 2^-127, a shared exponent
+  above 127 makes the block NaN, below -127 clamps to -127; MXINT8 clamps to +-127/64 (never -128).
 - ``nvfp4``: E2M1 elements, ``block`` 16, block scale amax_block / 6 cast to E4M3 (RNE) after
   dividing by a per-tensor FP32 scale amax / (6 * 448); elements RNE.
 - ``amxfp4`` (Lee et al. 2024, the authors' microxcaling fork): E2M1 elements, ``block`` 32, two
@@ -39,6 +40,9 @@ from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks
 MX_ELEMENTS: dict[str, FloatFormat | None] = {"mxfp8_e4m3": E4M3, "mxfp8_e5m2": E5M2, "mxfp6_e3m2": E3M2,
                                               "mxfp6_e2m3": E2M3, "mxfp4": E2M1, "mxint8": None}
 E8M0_MIN, E8M0_MAX = -127, 127
+# min_scale: exponent below which elements are not divided further. torchao clamps its float32
+# scale to the smallest normal (2^-126) when quantizing but dequantizes with 2^-127.
+MIN_SCALE_DIVISOR_EXP = {"torchao": -126, "exact": E8M0_MIN}
 DINT4_LEVELS = (-7, -6, -5, -4, -3, -2, -1, -0.5, 0, 0.5, 1, 2, 3, 4, 5, 6)
 AMX_SCALE_MODES = ("e5m2", "e4m3", "fp32", "pot")
 
@@ -65,18 +69,22 @@ def _amax(blocks: np.ndarray) -> np.ndarray:
 
 # -- OCP MX ------------------------------------------------------------------------------------------
 
-def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", rounding: str = "even") -> np.ndarray:
+def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", rounding: str = "even",
+       min_scale: str = "torchao") -> np.ndarray:
     """OCP MX quantize-dequantize of blocks along the last axis (fused kernel in ``mx_kernel``)."""
     if scale_mode != "floor":
         raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed: floor")
+    if min_scale not in MIN_SCALE_DIVISOR_EXP:
+        raise NumericsError(f"min_scale: got {min_scale!r}; allowed: {', '.join(MIN_SCALE_DIVISOR_EXP)}")
     elem = MX_ELEMENTS[fmt]
     _blocks(x, block)  # checks that the block divides the last axis
     flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
     mode = ROUNDING_CODES[_check_rounding(rounding)]
     if elem is None:
-        out = mx_blocks(flat, block, 0, 0, 0.0, 0, True, mode)
+        out = mx_blocks(flat, block, 0, 0, 0.0, 0, True, mode, MIN_SCALE_DIVISOR_EXP[min_scale])
     else:
-        out = mx_blocks(flat, block, elem.mbits, elem.emin, elem.max_normal, elem.emax, False, mode)
+        out = mx_blocks(flat, block, elem.mbits, elem.emin, elem.max_normal, elem.emax, False, mode,
+                        MIN_SCALE_DIVISOR_EXP[min_scale])
     return out.reshape(x.shape)
 
 

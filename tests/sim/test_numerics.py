@@ -148,8 +148,11 @@ def test_mx_kernel_matches_the_elementwise_reference(fmt, rounding):
     amax = np.max(np.abs(x), axis=1, keepdims=True)
     amax = np.where(amax == 0, 2.0**-126, amax)
     shared = np.clip(np.floor(np.log2(amax)) - elem.emax, -127, 127)
-    want = elem.quantize(x / np.exp2(shared), rounding) * np.exp2(shared)
+    want = elem.quantize(x / np.exp2(np.maximum(shared, -126)), rounding) * np.exp2(shared)  # torchao min scale
     want[np.isnan(amax).ravel() | (np.floor(np.log2(amax)) - elem.emax > 127).ravel()] = np.nan
     got = fake_quantize(x, fmt, rounding=rounding)
     assert np.array_equal(got, want, equal_nan=True)
     assert np.array_equal(np.signbit(got), np.signbit(want))
+    exact = elem.quantize(x / np.exp2(shared), rounding) * np.exp2(shared)
+    exact[np.isnan(want)] = np.nan
+    assert np.array_equal(fake_quantize(x, fmt, rounding=rounding, min_scale="exact"), exact, equal_nan=True)
