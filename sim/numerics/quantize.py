@@ -140,6 +140,16 @@ def _groups(x: np.ndarray, granularity: str, block: int) -> np.ndarray:
     raise NumericsError(f"granularity: got {granularity!r}; allowed: tensor, channel, group")
 
 
+def symmetric_codes(g: np.ndarray, bits: int, rounding: str = "even") -> tuple[np.ndarray, np.ndarray]:
+    """Signed codes q = clamp(round(g/s), -2^(b-1), 2^(b-1)-1) and scales s = amax / (2^(b-1)-1) per row of ``g``."""
+    qmax = 2 ** (bits - 1) - 1
+    amax = np.max(np.abs(g), axis=-1, keepdims=True)
+    s = np.where(amax > 0, amax / qmax, 1.0)
+    r = g / s
+    q = np.clip(np.copysign(round_magnitude(np.abs(r), rounding), r), -qmax - 1, qmax)
+    return q, s
+
+
 def integer(x: np.ndarray, bits: int = 8, granularity: str = "tensor", block: int = 128, symmetric: bool = True,
             rounding: str = "even") -> np.ndarray:
     """Uniform integer quantize-dequantize with per-tensor/channel/group scales."""
@@ -148,11 +158,7 @@ def integer(x: np.ndarray, bits: int = 8, granularity: str = "tensor", block: in
     _check_rounding(rounding)
     g = _groups(x, granularity, block)
     if symmetric:
-        qmax = 2 ** (bits - 1) - 1
-        amax = np.max(np.abs(g), axis=-1, keepdims=True)
-        s = np.where(amax > 0, amax / qmax, 1.0)
-        r = g / s
-        q = np.clip(np.copysign(round_magnitude(np.abs(r), rounding), r), -qmax - 1, qmax)
+        q, s = symmetric_codes(g, bits, rounding)
         out = q * s
     else:
         lo, hi = np.min(g, axis=-1, keepdims=True), np.max(g, axis=-1, keepdims=True)
@@ -171,6 +177,16 @@ def fp8(x: np.ndarray, fmt: str, rounding: str = "even") -> np.ndarray:
     return elem.quantize(x / s, _check_rounding(rounding)) * s
 
 
+def nearest_level(r: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Nearest value of the sorted ``grid`` to each ``r`` (clamped), ties toward the smaller magnitude."""
+    r = np.clip(r, grid[0], grid[-1])
+    hi = np.clip(np.searchsorted(grid, r), 0, len(grid) - 1)
+    lo = np.clip(hi - 1, 0, len(grid) - 1)
+    d_lo, d_hi = np.abs(r - grid[lo]), np.abs(grid[hi] - r)
+    tie_low = np.abs(grid[lo]) <= np.abs(grid[hi])
+    return np.where((d_lo < d_hi) | ((d_lo == d_hi) & tie_low), grid[lo], grid[hi])
+
+
 def dint4(x: np.ndarray, granularity: str = "group", block: int = 128, levels: tuple = DINT4_LEVELS) -> np.ndarray:
     """dINT4: integer levels plus +-1/2 'denormal' levels (see the module docstring for the assumptions)."""
     grid = np.sort(np.asarray(levels, dtype=np.float64))
@@ -179,12 +195,7 @@ def dint4(x: np.ndarray, granularity: str = "group", block: int = 128, levels: t
     g = _groups(x, granularity, block)
     amax = np.max(np.abs(g), axis=-1, keepdims=True)
     s = np.where(amax > 0, amax / np.max(np.abs(grid)), 1.0)
-    r = np.clip(g / s, grid[0], grid[-1])
-    hi = np.clip(np.searchsorted(grid, r), 0, len(grid) - 1)
-    lo = np.clip(hi - 1, 0, len(grid) - 1)
-    d_lo, d_hi = np.abs(r - grid[lo]), np.abs(grid[hi] - r)
-    tie_low = np.abs(grid[lo]) <= np.abs(grid[hi])
-    pick = np.where((d_lo < d_hi) | ((d_lo == d_hi) & tie_low), grid[lo], grid[hi])
+    pick = nearest_level(g / s, grid)
     return (pick * s).reshape(x.shape)
 
 
