@@ -53,18 +53,20 @@ def product(w: np.ndarray, a: np.ndarray, weight_format: str = "int", special_sh
 
 
 def int_mac(w: np.ndarray, a: np.ndarray, first: np.ndarray, acc_bits: int, overflow: str = "wrap",
-            weight_format: str = "int", special_shift: int = 1) -> np.ndarray:
-    """Accumulator after every step of sequences (batch, steps); ``first`` restarts the sum at that step."""
+            weight_format: str = "int", special_shift: int = 1, valid: np.ndarray | None = None) -> np.ndarray:
+    """Accumulator after every step of sequences (batch, steps); ``first`` restarts the sum at that step,
+    a step that is not ``valid`` (default: all are) leaves the accumulator as it was."""
     if overflow not in OVERFLOW_RULES:
         raise NumericsError(f"overflow: got {overflow!r}; allowed: {', '.join(OVERFLOW_RULES)}")
     p = product(w, a, weight_format, special_shift)
     first = np.asarray(first, dtype=bool)
+    valid = np.ones(p.shape, dtype=bool) if valid is None else np.broadcast_to(np.asarray(valid, dtype=bool), p.shape)
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
     acc = np.zeros(p.shape[:-1], dtype=np.int64)
     out = np.empty_like(p)
     for t in range(p.shape[-1]):
         s = np.where(first[..., t], 0, acc) + p[..., t]
-        acc = wrap(s, acc_bits) if overflow == "wrap" else np.clip(s, lo, hi)
+        acc = np.where(valid[..., t], wrap(s, acc_bits) if overflow == "wrap" else np.clip(s, lo, hi), acc)
         out[..., t] = acc
     return out
 

@@ -1,0 +1,46 @@
+"""Golden outputs of any generator for per-cycle input vectors: the port-level adapters of
+``sim.numerics.mac``. Rows follow the sampling of ``hw.pysim.run`` (row t = just after edge t).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hw.block_dot import BlockDot
+from hw.int_mac import IntMAC
+from hw.pe_array import PEArray, _is_weight_side
+from sim.numerics import mac
+
+
+def outputs(component, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """What ``component`` must output for ``inputs``, computed by the golden models."""
+    if isinstance(component, IntMAC):
+        acc = mac.int_mac(inputs["w"], inputs["a"], inputs["first"].astype(bool), component.acc_bits,
+                          component.overflow, component.weight_format, component.shift or 1,
+                          valid=inputs["valid"].astype(bool))
+        return {"acc": acc}
+    if isinstance(component, BlockDot):
+        mants, exps = mac.block_dot(inputs["a"], inputs["w"], tuple(inputs["a_scale"].T), tuple(inputs["w_scale"].T),
+                                    component.fmt)
+        return {"mant": mants, "exp": exps, "out_valid": inputs["valid"]}
+    if isinstance(component, PEArray):
+        return _array_outputs(component, inputs)
+    raise TypeError(f"no golden model for {type(component).__name__}")
+
+
+def _array_outputs(array: PEArray, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """PE (r, c) sees its row's and column's stream r + c cycles late, zeros before (the skew registers' reset)."""
+    pe = array.pes[0][0]
+    cycles = len(next(iter(inputs.values())))
+    result: dict[str, np.ndarray] = {}
+    for r in range(array.rows):
+        for c in range(array.cols):
+            lag = r + c
+            pe_in = {}
+            for name, values in inputs.items():
+                stream = values[:, c] if _is_weight_side(name) else values[:, r]
+                pe_in[name] = np.concatenate([np.zeros((lag, *stream.shape[1:]), stream.dtype), stream])[:cycles]
+            for name, values in outputs(pe, pe_in).items():
+                out = result.setdefault(name, np.zeros((cycles, array.rows * array.cols, *values.shape[1:]), np.int64))
+                out[:, r * array.cols + c] = values
+    return result
