@@ -44,3 +44,9 @@ def _array_outputs(array: PEArray, inputs: dict[str, np.ndarray]) -> dict[str, n
                 out = result.setdefault(name, np.zeros((cycles, array.rows * array.cols, *values.shape[1:]), np.int64))
                 out[:, r * array.cols + c] = values
     return result
+
+
+def mismatches(expected: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> dict[str, int]:
+    """Rows (cycles) in which an output differs from the golden one, per output port."""
+    return {name: int(np.any((want != got[name]).reshape(len(want), -1), axis=1).sum())
+            for name, want in expected.items()}
