@@ -41,7 +41,7 @@ def build(name: str, **params) -> wiring.Component:
         pe = params.pop("pe", "int8xint8")
         rows, cols = params.pop("rows", 4), params.pop("cols", 4)
         if pe not in UNITS:
-            raise ConfigError(f"pe: got {pe!r}; allowed: {', '.join(UNITS)}")
+            raise ConfigError(f"pe_array.pe: got {pe!r}; allowed: {', '.join(UNITS)}")
         return PEArray(lambda: build(pe, **params), rows, cols)
     if name not in UNITS:
         raise ConfigError(f"generator: got {name!r}; allowed: {', '.join(GENERATORS)}")
@@ -49,4 +49,8 @@ def build(name: str, **params) -> wiring.Component:
     unknown = sorted(set(params) - set(defaults))
     if unknown:
         raise ConfigError(f"{name}.{unknown[0]}: unknown parameter; allowed: {', '.join(defaults)}")
+    for key, value in params.items():
+        kind = type(defaults[key])
+        if type(value) is not kind:
+            raise ConfigError(f"{name}.{key}: got {value!r}; allowed: {kind.__name__}")
     return cls(**{**defaults, **params})

@@ -23,6 +23,9 @@ class IntMAC(wiring.Component):
 
     def __init__(self, w_bits: int = 8, a_bits: int = 8, acc_bits: int = 24, overflow: str = "wrap",
                  weight_format: str = "int", special_shift: int = 1):
+        for field, bits in (("w_bits", w_bits), ("a_bits", a_bits)):
+            if not 2 <= bits <= 16:
+                raise ConfigError(f"{field}: got {bits}; allowed: 2 to 16")
         if weight_format not in ("int", "dint4"):
             raise ConfigError(f"weight_format: got {weight_format!r}; allowed: int, dint4")
         if weight_format == "dint4" and w_bits != 4:

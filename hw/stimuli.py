@@ -14,6 +14,7 @@ import numpy as np
 from hw.block_dot import BlockDot
 from hw.int_mac import IntMAC
 from hw.pe_array import PEArray, _is_weight_side
+from sim.errors import ConfigError
 
 SEQUENCE = 16
 
@@ -32,7 +33,7 @@ def exhaustive(component) -> dict[str, np.ndarray]:
                 "a_scale": (t[:, None] + 85 * np.arange(component.n_a)) % 256,
                 "w_scale": (7 * t[:, None] + 51 * np.arange(component.n_w)) % 256,
                 "valid": np.ones(256, np.int64)}
-    raise TypeError(f"no exhaustive vectors for {type(component).__name__}")
+    raise ConfigError(f"stimulus: 'exhaustive' covers single MAC units, not {type(component).__name__}; allowed: random")
 
 
 def random(component, rng: np.random.Generator, cycles: int = 64) -> dict[str, np.ndarray]:

@@ -1,4 +1,4 @@
-"""``dse``: the command line. demo | run | sweep | report | trace | scalesim | list.
+"""``dse``: the command line. demo | run | sweep | report | trace | scalesim | rtl | list.
 
 User errors (``sim.errors.DSEError``) print one line and exit with status 2; ``--debug`` shows the
 traceback instead. Ctrl-C exits with status 130; finished sweep points stay on disk.
@@ -116,6 +116,19 @@ def cmd_scalesim(args) -> None:
     print(f"wrote {path}")
 
 
+def cmd_rtl(args) -> None:
+    from hw.export import export
+
+    summary = export(args.generator, _key_values(args.param, "-p"), Path(args.output), args.stimulus, args.cycles,
+                     args.seed, vcd=not args.no_vcd)
+    bad = sum(summary["golden_mismatching_cycles"].values())
+    print(f"wrote {args.output}/{args.generator}.v" + ("" if args.no_vcd else f", {args.generator}.vcd")
+          + f", {args.generator}.json; {summary['cycles']} cycles, golden model: "
+          + ("bit-exact" if bad == 0 else f"MISMATCH {summary['golden_mismatching_cycles']}"))
+    if bad:
+        raise DSEError(f"{args.generator}: RTL differs from the golden model (see {args.output}/{args.generator}.json)")
+
+
 def cmd_demo(args) -> None:
     from sim.demo import run_demo
 
@@ -186,6 +199,17 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-i", "--input-type", choices=("conv", "gemm"), default="conv")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.set_defaults(func=cmd_scalesim)
+
+    p = sub.add_parser("rtl", help="export a MAC/PE-array generator's Verilog and a VCD, checked against the golden model")
+    p.add_argument("generator", help="int8xint8, int4xint8, int4xint4, dint4xint8, mxfp4, amxfp4 or pe_array")
+    p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
+                   help="generator parameter, e.g. -p acc_bits=32 -p overflow=saturate, -p pe=amxfp4 -p rows=8")
+    p.add_argument("-o", "--output", required=True, help="output folder")
+    p.add_argument("--stimulus", default="random", help="random (default) or exhaustive (single MAC units)")
+    p.add_argument("--cycles", type=int, default=64, help="random stimulus length (default 64)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-vcd", action="store_true")
+    p.set_defaults(func=cmd_rtl)
 
     p = sub.add_parser("list", help="list presets, zoo models and DRAM kinds")
     p.set_defaults(func=cmd_list)

@@ -44,6 +44,13 @@ CASES = {
     "sweep_unknown_key": (["sweep", "{bad}/sweep_unknown_key.yaml", "-o", "{tmp}/sw"], "colour"),
     "sweep_bad_value": (["sweep", "{bad}/sweep_bad_value.yaml", "-o", "{tmp}/sw"], "array.rows: got 0"),
     "report_missing_dir": (["report", "{tmp}/no-sweep", "-o", "{tmp}/rep"], "no-sweep"),
+    "rtl_unknown_generator": (["rtl", "int3xint3", "-o", "{tmp}/rtl"], "generator: got 'int3xint3'; allowed: int8xint8"),
+    "rtl_unknown_param": (["rtl", "mxfp4", "-p", "blocks=32", "-o", "{tmp}/rtl"], "mxfp4.blocks: unknown parameter"),
+    "rtl_bits_out_of_range": (["rtl", "int8xint8", "-p", "a_bits=1", "-o", "{tmp}/rtl"], "a_bits: got 1; allowed: 2 to 16"),
+    "rtl_acc_too_narrow": (["rtl", "dint4xint8", "-p", "acc_bits=8", "-o", "{tmp}/rtl"], "acc_bits: got 8; allowed: 13"),
+    "rtl_wrong_type": (["rtl", "amxfp4", "-p", "block=big", "-o", "{tmp}/rtl"], "amxfp4.block: got 'big'; allowed: int"),
+    "rtl_bad_scale_format": (["rtl", "amxfp4", "-p", "scale_format=e3m4", "-o", "{tmp}/rtl"], "scale_format: got 'e3m4'"),
+    "rtl_bad_stimulus": (["rtl", "pe_array", "--stimulus", "exhaustive", "-o", "{tmp}/rtl"], "allowed: random"),
 }
 
 
