@@ -44,11 +44,24 @@ def ports(component: wiring.Component) -> list[Port]:
     return out
 
 
+def to_bits(port: Port, values) -> np.ndarray:
+    """(cycles, port.bits) array of 0/1: bit i of a cycle's flat port vector in column i."""
+    v = np.asarray(values, dtype=np.int64).reshape(-1, port.count)
+    return ((v[..., None] >> np.arange(port.width)) & 1).astype(np.uint8).reshape(len(v), -1)
+
+
+def from_bits(port: Port, bits: np.ndarray) -> np.ndarray:
+    """Inverse of ``to_bits``: (cycles, *dims) values, sign-extended."""
+    bits = np.asarray(bits, dtype=np.int64).reshape(len(bits), port.count, port.width)
+    v = bits @ (np.int64(1) << np.arange(port.width, dtype=np.int64))
+    if port.signed:
+        v -= bits[..., -1] << port.width
+    return v.reshape(len(bits), *port.dims)
+
+
 def pack(port: Port, values) -> list[int]:
     """One unsigned integer per cycle holding all of the port's elements."""
-    v = np.asarray(values, dtype=np.int64).reshape(-1, port.count)
-    bits = ((v[..., None] >> np.arange(port.width)) & 1).astype(np.uint8).reshape(len(v), -1)
-    rows = np.packbits(bits, axis=1, bitorder="little")
+    rows = np.packbits(to_bits(port, values), axis=1, bitorder="little")
     return [int.from_bytes(row.tobytes(), "little") for row in rows]
 
 
@@ -56,8 +69,4 @@ def unpack(port: Port, words: list[int]) -> np.ndarray:
     """Inverse of ``pack`` (words may also be signed ints): (cycles, *dims) values, sign-extended."""
     nbytes, mask = (port.bits + 7) // 8, (1 << port.bits) - 1
     raw = np.frombuffer(b"".join((w & mask).to_bytes(nbytes, "little") for w in words), dtype=np.uint8).reshape(-1, nbytes)
-    bits = np.unpackbits(raw, axis=1, bitorder="little")[:, :port.bits].reshape(len(words), port.count, port.width)
-    v = bits.astype(np.int64) @ (np.int64(1) << np.arange(port.width, dtype=np.int64))
-    if port.signed:
-        v -= bits[..., -1].astype(np.int64) << port.width
-    return v.reshape(len(words), *port.dims)
+    return from_bits(port, np.unpackbits(raw, axis=1, bitorder="little")[:, :port.bits])

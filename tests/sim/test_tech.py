@@ -238,7 +238,7 @@ def test_every_entry_is_complete_and_cited():
 
 def test_citations_are_full_references():
     for key, c in CITATIONS.items():
-        assert c["kind"] in {"primary", "secondary", "assumption", "user"}, key
+        assert c["kind"] in {"primary", "secondary", "derived", "assumption", "user"}, key
         assert c["authors"] and c["title"] and c["venue"], key
         if c["kind"] in ("primary", "secondary"):
             assert c.get("doi") or c.get("url"), key
