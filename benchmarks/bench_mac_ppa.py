@@ -29,12 +29,18 @@ DINT_CLAIM = {"area": 1.93, "energy": 2.56}  # INT8xINT8 / dINT4xINT8 (W4A8 pape
 AMX_CLAIM = 1.0  # "negligible hardware cost" of AMXFP4 over MXFP4, read as a ratio of 1
 
 
+INT_UNITS = [name for name, (_, defaults) in generators.UNITS.items() if "acc_bits" in defaults]
+ACC_STEP = 8  # bits added to measure the cost of one accumulator bit
+
+
 def measure() -> pd.DataFrame:
-    rows = [ppa.characterize(name) for name in generators.UNITS]
-    rows += [ppa.characterize(name, {"acc_bits": 24}) for name in ("int4xint8", "dint4xint8")]
-    rows += [ppa.characterize(name, abc=True) for name in ("int8xint8", "dint4xint8")]
-    table = pd.DataFrame(rows)
-    table["setting"] = ["default"] * len(generators.UNITS) + ["acc24"] * 2 + ["abc"] * 2
+    runs = [(name, None, False, "default") for name in generators.UNITS]
+    runs += [(name, {"acc_bits": 24}, False, "acc24") for name in ("int4xint8", "dint4xint8")]
+    runs += [(name, {"acc_bits": generators.UNITS[name][1]["acc_bits"] + ACC_STEP}, False, "acc+step")
+             for name in INT_UNITS]
+    runs += [(name, None, True, "abc") for name in ("int8xint8", "dint4xint8")]
+    table = pd.DataFrame([ppa.characterize(name, params, abc) for name, params, abc, _ in runs])
+    table["setting"] = [setting for *_, setting in runs]
     return table
 
 
@@ -76,14 +82,26 @@ def calibration_check() -> dict[str, float]:
 
 
 def tech_entries(table: pd.DataFrame) -> dict:
+    """Per unit: area and energy per MAC; integer units also their accumulator width and the
+    cost of one more accumulator bit (from the ``acc+step`` synthesis)."""
     entries = {}
+
+    def entry(value, unit, note, node=45):
+        return {"value": round(float(value), 6), "unit": unit, "node_nm": node, "cite": "rtl_synthesis", "note": note}
+
     for _, r in table[table.setting == "default"].iterrows():
         note = (f"{r.cells} cells, {r.nand2_eq:.0f} NAND2-eq per unit of {r.macs_per_cycle} MAC(s); "
                 f"MiniLM operands; uniform random codes: {r.energy_pj_per_mac_random:.4f} pJ/MAC")
-        entries[f"rtl_mac_{r.unit}_um2"] = {"value": round(float(r.area_um2_per_mac), 3), "unit": "um2",
-                                            "node_nm": 45, "cite": "rtl_synthesis", "note": note}
-        entries[f"rtl_mac_{r.unit}_pj"] = {"value": round(float(r.energy_pj_per_mac), 5), "unit": "pJ",
-                                           "node_nm": 45, "cite": "rtl_synthesis", "note": note}
+        entries[f"rtl_mac_{r.unit}_um2"] = entry(r.area_um2_per_mac, "um2", note)
+        entries[f"rtl_mac_{r.unit}_pj"] = entry(r.energy_pj_per_mac, "pJ", note)
+        if r.unit in INT_UNITS:
+            wide = table[(table.unit == r.unit) & (table.setting == "acc+step")].iloc[0]
+            step = f"(synthesized at {r.acc_bits} and {wide.acc_bits} accumulator bits) / {ACC_STEP}"
+            entries[f"rtl_mac_{r.unit}_acc_bits"] = entry(int(r.acc_bits), "bit", "accumulator width synthesized", None)
+            entries[f"rtl_mac_{r.unit}_acc_um2_per_bit"] = entry(
+                (wide.area_um2_per_mac - r.area_um2_per_mac) / ACC_STEP, "um2", step)
+            entries[f"rtl_mac_{r.unit}_acc_pj_per_bit"] = entry(
+                (wide.energy_pj_per_mac - r.energy_pj_per_mac) / ACC_STEP, "pJ", step)
     return entries
 
 

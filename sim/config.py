@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ConfigError
 
@@ -35,10 +35,27 @@ class ArrayConfig(_Strict):
 
 
 class MacConfig(_Strict):
-    """Integer MAC datapath of one PE: operand width and accumulator width in bits."""
+    """Datapath of one PE: a generic integer MAC (``operand_bits``, costs from Horowitz tables) or,
+    with ``weight_format`` and ``act_format``, a synthesized MAC unit (``sim.models.mac_pe``; the
+    formats then fix the operand widths and ``operand_bits`` is not used).
+    ``acc_bits``: accumulator width (for block formats, 16 or 32: the FP accumulator of block terms)."""
 
     operand_bits: int = Field(8, ge=2, le=32)
     acc_bits: int = Field(32, ge=8, le=64)
+    weight_format: str | None = None
+    act_format: str | None = None
+
+    @model_validator(mode="after")
+    def _format_pair(self) -> MacConfig:
+        if (self.weight_format is None) != (self.act_format is None):
+            missing, given = ("act_format", "weight_format") if self.act_format is None else ("weight_format", "act_format")
+            raise ConfigError(f"mac.{missing}: missing; allowed: set both weight_format and act_format, or neither "
+                              f"(mac.{given} is {getattr(self, given)!r})")
+        if self.weight_format is not None:
+            from sim.models.mac_pe import FormatPE
+
+            FormatPE(self.weight_format, self.act_format, self.acc_bits, None).check_acc_bits()
+        return self
 
 
 class SramConfig(_Strict):
@@ -104,6 +121,13 @@ class SystolicConfig(_Strict):
         if not math.isfinite(value):
             raise ValueError("must be finite")
         return value
+
+    @model_validator(mode="after")
+    def _scalesim_is_generic(self) -> SystolicConfig:
+        if self.mode == "scalesim" and self.mac.weight_format is not None:
+            raise ConfigError("mode: got 'scalesim' with mac.weight_format set; allowed: default (SCALE-Sim "
+                              "models a generic 1-byte MAC)")
+        return self
 
 
 MODELS = ("systolic",)

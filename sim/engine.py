@@ -52,5 +52,6 @@ def run(trace: Trace, model) -> Result:
     end = np.cumsum(columns["cycles"])
     timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
     identity = {c: columns.pop(c) for c in IDENTITY}
-    pes = model.config.array.rows * model.config.array.cols
-    return Result({**identity, **timing, **columns}, model.area(), model.basis, pes, model.clock_hz, dict(trace.meta))
+    array_macs = model.config.array.rows * model.config.array.cols * getattr(model, "macs_per_pe", 1)
+    return Result({**identity, **timing, **columns}, model.area(), model.basis, array_macs, model.clock_hz,
+                  dict(trace.meta))

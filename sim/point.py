@@ -15,6 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim import __version__
 from sim.config import apply_overrides, load_config, raw_config
 from sim.engine import run
@@ -61,7 +63,8 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     config = load_config(point["config"])
     trace = _trace(json.dumps(point["workload"], sort_keys=True))
     result = run(trace, build_model(config))
-    row: dict[str, Any] = {f"p.{k}": v for k, v in (params or {}).items()}
+    row: dict[str, Any] = {f"p.{k}": v if np.isscalar(v) or v is None else json.dumps(v, sort_keys=True)
+                           for k, v in (params or {}).items()}
     row["config_name"] = config.name
     row.update(result.totals)
     for col, src in OP_SERIES.items():

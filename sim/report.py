@@ -339,6 +339,8 @@ def _swept(spec: dict) -> str:
         items.append(f"{k} ∈ {rng} ({'log-' if r.get('log') else ''}random)")
     if random:
         items.append(f"{random['n']} random samples, seed {random.get('seed', 0)}")
+    if spec.get("cases"):
+        items.append(f"cases ∈ {{{', '.join(spec['cases'])}}}")
     return "; ".join(items) or "nothing"
 
 

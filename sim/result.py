@@ -31,7 +31,7 @@ class Result:
     columns: dict[str, np.ndarray]
     area: dict[str, TechValue]
     basis: dict[str, TechValue]
-    array_pes: int
+    array_macs: int
     clock_hz: float
     meta: dict = field(default_factory=dict)
 
@@ -46,7 +46,8 @@ class Result:
     def totals(self) -> dict[str, float]:
         """Sums over ops, overall utilization, energy by component and area (mm^2)."""
         t = {c: float(np.sum(self.columns[c])) for c in (*SUMMED, *self.energy_components())}
-        t["utilization"] = t["macs"] / (t["cycles"] * self.array_pes) if t["cycles"] else 0.0
+        t["utilization"] = t["macs"] / (t["cycles"] * self.array_macs) if t["cycles"] else 0.0
+        t["array_macs"] = self.array_macs
         t["area_mm2"] = sum(v.value for v in self.area.values())
         t.update({f"area_{k}_mm2": v.value for k, v in self.area.items()})
         t["edp_js"] = t["energy_pj"] * 1e-12 * t["time_s"]

@@ -122,7 +122,7 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
 
 def compute_report(result: Result) -> dict[str, np.ndarray]:
     """SCALE-Sim's COMPUTE_REPORT columns (one entry per layer) of a result in SCALE-Sim mode."""
-    ops, pes = result.columns, result.array_pes
+    ops, pes = result.columns, result.array_macs
     return {
         "LayerID": np.arange(len(ops["cycles"])),
         "Total Cycles": ops["cycles"],

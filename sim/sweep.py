@@ -4,6 +4,8 @@ A spec (YAML or dict) names a base ``config`` (preset, YAML path relative to the
 mapping), a ``workload`` mapping, and the parameters to vary: ``grid`` (lists, crossed in order)
 and/or ``random`` (``n`` samples of ``choices`` or ``low``/``high`` ranges, optionally ``log`` and
 ``integer``, reproducible by ``seed``); every grid combination is crossed with every random sample.
+``cases`` names settings whose parameters change together (a label -> {parameter: value}); each
+grid combination is crossed with every case, and the point records ``case`` = the label.
 A parameter is a dotted config path (``array.rows``) or ``workload.<key>``::
 
     name: shapes
@@ -101,6 +103,7 @@ class SweepSpec(_Strict):
     config: Any
     workload: dict[str, Any]
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
+    cases: dict[str, Annotated[dict[str, Any], Field(min_length=1)]] = {}
     random: RandomSpec | None = None
 
     @field_validator("config")
@@ -129,12 +132,16 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
         except ValidationError as exc:
             raise ConfigError(_one_line(exc)) from None
     random = spec.random.params if spec.random else {}
-    for section, names in (("grid", spec.grid), ("random.params", random)):
+    sections = [("grid", spec.grid), ("random.params", random)]
+    sections += [(f"cases.{label}", params) for label, params in spec.cases.items()]
+    for section, names in sections:
         for name in names:
             if not PARAM_NAME.fullmatch(name) or (name.startswith("workload.") and name.count(".") != 1):
                 raise field_error(f"sweep spec: {section}.{name}", name, "a dotted config path or workload.<key>")
-            if section == "random.params" and name in spec.grid:
+            if section != "grid" and name in spec.grid:
                 raise field_error(f"sweep spec: {section}.{name}", name, "a parameter not also in grid")
+            if name == "case" or (section == "random.params" and any(name in c for c in spec.cases.values())):
+                raise field_error(f"sweep spec: {section}.{name}", name, "a parameter not also in cases")
     return spec
 
 
@@ -174,6 +181,8 @@ def expand(spec: dict | SweepSpec) -> list[Point]:
     """All points in order (grid combinations, each crossed with the random samples), validated."""
     spec = validate_spec(spec)
     combos = [dict(zip(spec.grid, values)) for values in itertools.product(*spec.grid.values())]
+    if spec.cases:
+        combos = [{**combo, "case": label, **params} for combo in combos for label, params in spec.cases.items()]
     samples = [{}]
     if spec.random:
         rng = np.random.default_rng(spec.random.seed)
@@ -182,8 +191,8 @@ def expand(spec: dict | SweepSpec) -> list[Point]:
     points = []
     for index, (combo, sample) in enumerate(itertools.product(combos, samples)):
         params = {**combo, **sample}
-        overrides = {k: v for k, v in params.items() if not k.startswith("workload.")}
-        varied = {k.removeprefix("workload."): v for k, v in params.items() if k not in overrides}
+        overrides = {k: v for k, v in params.items() if not k.startswith("workload.") and k != "case"}
+        varied = {k.removeprefix("workload."): v for k, v in params.items() if k.startswith("workload.")}
         workload = {**spec.workload, **varied}
         try:
             point = canonical_point(spec.config, overrides, workload)

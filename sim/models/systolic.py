@@ -29,7 +29,14 @@ trace formats (``sim.numerics.storage``); SCALE-Sim mode uses its 1-byte words.
 Stalls: DRAM transfers are spread evenly over the op's n folds and double-buffered, a two-stage
 pipeline whose length is exactly max(C, D) + min(C, D) / n for compute C and transfer D cycles.
 
-Energy: MAC = multiplier + accumulator adder + PE pipeline registers (2 operands + 1 partial sum)
+Format-aware PEs (``mac.weight_format`` and ``mac.act_format``): the PE is a synthesized MAC unit
+and its costs come from ``sim.models.mac_pe``. A block unit (MXFP4, AMXFP4) takes one 32-element
+block of K per cycle, so the mapping's K extent is ceil(K / 32) (a partial last block idles its
+lanes) and utilization counts MACs against R x C x 32 per cycle. Each op's weight-side (W or KV)
+and activation formats must fit the PE's ports (``mac_pe.ACCEPTS``); unset formats default to the
+PE's own, for traffic as well.
+
+Energy (generic PE): MAC = multiplier + accumulator adder + PE pipeline registers (2 operands + 1 partial sum)
 per MAC, idle PEs clock-gated; SRAM per bit accessed, by buffer size; DRAM per bit by memory
 kind; logic leakage of every PE for the op's whole duration (SRAM leakage is not modelled);
 softmax and elementwise ops run on a SIMD vector unit at one FMA-equivalent (fp16 add + fp16
@@ -45,6 +52,7 @@ import numpy as np
 from sim.config import SystolicConfig
 from sim.errors import UnsupportedOpError
 from sim.lowering import GEMM_KINDS, Gemms, lower
+from sim.models.mac_pe import FormatPE
 from sim.numerics import bits_per_element
 from sim.tech import TechLibrary, TechValue
 
@@ -66,6 +74,10 @@ class SystolicArray:
         self.clock_hz = config.clock_ghz * 1e9
         self.tech = TechLibrary.load(config.tech.node_nm, config.tech.overrides)
         self.kinds = GEMM_KINDS + DMA_KINDS + (VECTOR_KINDS if config.vector.lanes else ())
+        mac = config.mac
+        self.pe = None if mac.weight_format is None else FormatPE(mac.weight_format, mac.act_format, mac.acc_bits,
+                                                                   self.tech)
+        self.macs_per_pe = 1 if self.pe is None else self.pe.macs_per_pe
         self.basis = self._cost_basis()
         self._unit = {k: v.value for k, v in self.basis.items()}
         self._dram_bytes_per_cycle = config.dram.bandwidth_gbs * 1e9 / self.clock_hz
@@ -77,14 +89,18 @@ class SystolicArray:
         """Every per-unit energy/power/area the model uses, each a cited tech-library value."""
         t, c = self.tech, self.config
         op, acc = c.mac.operand_bits, c.mac.acc_bits
-        reg_bits = 2 * op + acc
+        if self.pe is None:
+            reg_bits = 2 * op + acc
+            pe = {"mac_pj": t.int_mult_pj(op, op) + t.int_add_pj(acc) + t.register_pj_per_bit() * reg_bits,
+                  "pe_leakage_uw": t.leakage_uw("multiplier", op) + t.leakage_uw("adder", acc),
+                  "pe_area_um2": t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)
+                  + t.register_area_um2_per_bit() * reg_bits}
+        else:
+            pe = {"mac_pj": self.pe.mac_pj(), "pe_leakage_uw": self.pe.leakage_uw(), "pe_area_um2": self.pe.area_um2()}
         basis = {
-            "mac_pj": t.int_mult_pj(op, op) + t.int_add_pj(acc) + t.register_pj_per_bit() * reg_bits,
+            **pe,
             "vector_op_pj": t.fp_add_pj(16) + t.fp_mult_pj(16),
             "dram_pj_per_bit": t.dram_pj_per_bit(c.dram.kind),
-            "pe_leakage_uw": t.leakage_uw("multiplier", op) + t.leakage_uw("adder", acc),
-            "pe_area_um2": t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)
-            + t.register_area_um2_per_bit() * reg_bits,
             "vector_lane_area_um2": t.fp_add_area_um2(16) + t.fp_mult_area_um2(16),
         }
         for b in BUFFERS:
@@ -118,11 +134,15 @@ class SystolicArray:
         raise UnsupportedOpError(f"model {self.name!r} (systolic) cannot run op kind {kind!r}; it runs: {', '.join(self.kinds)}")
 
     def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
-        """Bits per element of an operand (1-byte words in SCALE-Sim mode; MAC width if unset)."""
+        """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, the PE's format
+        of that side or the generic MAC's width)."""
         fmts = formats[operand]
         if self.config.mode == "scalesim":
             return np.full(len(fmts), 8.0)
-        default = float(self.config.mac.operand_bits)
+        if self.pe is None:
+            default = float(self.config.mac.operand_bits)
+        else:
+            default = bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
         return np.array([bits_per_element(f) if f else default for f in fmts])
 
     def _gemm(self, kind, dims, formats) -> dict[str, np.ndarray]:
@@ -130,7 +150,11 @@ class SystolicArray:
         R, C, df = c.array.rows, c.array.cols, c.array.dataflow
         parity = c.mode == "scalesim"
         g = lower(kind, dims, output_size="scalesim" if parity else "standard")
-        Sr, Sc, T = {"os": (g.M, g.N, g.K), "ws": (g.K, g.N, g.M), "is": (g.K, g.M, g.N)}[df]
+        if self.pe is not None:
+            for w, a in set(zip(formats[g.w_operand], formats["A"])):
+                self.pe.check_operands(w, a, f"model {self.name!r}, op kind {kind!r}")
+        K = _ceil_div(g.K, self.macs_per_pe)  # a block PE takes `macs_per_pe` elements of K per cycle
+        Sr, Sc, T = {"os": (g.M, g.N, K), "ws": (K, g.N, g.M), "is": (K, g.M, g.N)}[df]
         rf, cf = _ceil_div(Sr, R), _ceil_div(Sc, C)
         folds = g.repeats * rf * cf
 
@@ -147,7 +171,7 @@ class SystolicArray:
         else:
             true = compute = folds * (2 * R + C + T - 2)
         if not parity:
-            compute_util = g.macs / (compute * R * C)
+            compute_util = g.macs / (compute * R * C * self.macs_per_pe)
 
         traffic = self._traffic(g, formats, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
@@ -163,8 +187,8 @@ class SystolicArray:
             "stall_cycles": cycles - compute,
             "macs": macs,
             "folds": folds,
-            "utilization": macs / (cycles * R * C),
-            "mapping_efficiency": Sr * Sc / (rf * cf * R * C),
+            "utilization": macs / (cycles * R * C * self.macs_per_pe),
+            "mapping_efficiency": macs / (folds * R * C * self.macs_per_pe * T),
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }

@@ -36,6 +36,25 @@ def test_grid_order_and_size():
     assert last["workload"] == {**SMALL, "batch": 2}
 
 
+def test_cases_change_parameters_together_and_cross_the_grid(tmp_path):
+    cases = {"w8a8": {"mac.weight_format": "int8", "mac.act_format": "int8",
+                      "workload.formats": {"W": "int8", "A": "int8", "O": "int8", "KV": "int8"}},
+             "w4a4": {"mac.weight_format": "int4", "mac.act_format": "int4",
+                      "workload.formats": {"W": "int4", "A": "int4", "O": "int4", "KV": "int4"}}}
+    points = expand(spec(grid={"array.rows": [8, 16]}, cases=cases))
+    assert [(p.params["array.rows"], p.params["case"]) for p in points] == [
+        (8, "w8a8"), (8, "w4a4"), (16, "w8a8"), (16, "w4a4")]
+    assert points[1].point["config"]["mac"] == {"operand_bits": 8, "acc_bits": 32, "weight_format": "int4",
+                                                "act_format": "int4"}
+    assert points[1].point["workload"]["formats"]["W"] == "int4"
+    assert "case" not in points[1].point["config"]
+    table = run_sweep(spec(cases=cases), tmp_path / "sw", n_jobs=1, progress=False)
+    assert list(table["p.case"]) == ["w8a8", "w4a4"]
+    assert table["energy_mac_pj"].iloc[1] < table["energy_mac_pj"].iloc[0]
+    with pytest.raises(ConfigError, match="cases.w8a8.array.rows: got 'array.rows'; allowed: a parameter not also in grid"):
+        expand(spec(grid={"array.rows": [8]}, cases={"w8a8": {"array.rows": 4}}))
+
+
 def test_grid_crossed_with_random_samples():
     points = expand(spec(grid={"array.rows": [8, 16]},
                          random={"n": 3, "seed": 5, "params": {"clock_ghz": {"low": 0.5, "high": 2}}}))
@@ -61,7 +80,7 @@ def test_random_reproducible_and_within_bounds():
 
 
 @pytest.mark.parametrize("fields, message", [
-    ({"colour": "red"}, r"colour: unknown key; allowed: name, config, workload, grid, random"),
+    ({"colour": "red"}, r"colour: unknown key; allowed: name, config, workload, grid, cases, random"),
     ({"grid": {"array.rows": 8}}, r"grid\.array\.rows: got 8; allowed: a valid list"),
     ({"grid": {"array.rows": []}}, r"grid\.array\.rows: got \[\]"),
     ({"config": 5}, r"config: got 5; allowed: a preset name, a YAML path or a mapping"),
