@@ -58,13 +58,17 @@ def _trace(workload_json: str):
     return build(json.loads(workload_json))
 
 
+def flat_param(value: Any) -> Any:
+    """A parameter value as a table cell: scalars as they are, mappings and lists as sorted JSON."""
+    return value if value is None or np.isscalar(value) else json.dumps(value, sort_keys=True)
+
+
 def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     """Run one canonical point; return its flat result row (see module docstring)."""
     config = load_config(point["config"])
     trace = _trace(json.dumps(point["workload"], sort_keys=True))
     result = run(trace, build_model(config))
-    row: dict[str, Any] = {f"p.{k}": v if np.isscalar(v) or v is None else json.dumps(v, sort_keys=True)
-                           for k, v in (params or {}).items()}
+    row: dict[str, Any] = {f"p.{k}": flat_param(v) for k, v in (params or {}).items()}
     row["config_name"] = config.name
     row.update(result.totals)
     for col, src in OP_SERIES.items():

@@ -6,7 +6,8 @@
 Pareto points), ``energy_breakdown.png`` (energy by component) and, when one numeric parameter
 explains most of the latency, ``latency_vs_param.png``; and ``points.csv``, ``pareto.csv``,
 ``ops.csv`` (per-op series of the Pareto points, long format) and ``basis.csv`` (the cited per-unit
-costs of the best-EDP point, so every number traces back to ``sim.tech``).
+costs of the best-EDP point, so every number traces back to ``sim.tech``). Sweeps of format-aware
+PEs add the number-format section (``sim.report_formats``: ``formats_sqnr.png``, ``formats.csv``).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from sim.errors import DSEError  # noqa: E402
+from sim.report_formats import formats_section, has_formats  # noqa: E402
 
 MAX_UTIL_POINTS = 6
 MAX_BARS = 40
@@ -90,13 +92,18 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
         plots = {"pareto.png": _plot_pareto(df, units, out / "pareto.png"),
                  "utilization.png": _plot_utilization(df, out / "utilization.png"),
                  "energy_breakdown.png": _plot_energy(ranked, units, out / "energy_breakdown.png")}
+        formats_html = ""
+        if has_formats(df):
+            formats_html, formats_plots = formats_section(df, out, _table)
+            plots.update(formats_plots)
         dominant = _dominant_param(df, params)
         if dominant:
             plots["latency_vs_param.png"] = _plot_vs_param(df, *dominant, units, out / "latency_vs_param.png")
         else:
             (out / "latency_vs_param.png").unlink(missing_ok=True)  # stale from an earlier report
     page = out / "index.html"
-    page.write_text(_html(ranked, units, meta, params, basis, plots, title or f"PPA report: {meta['spec']['name']}"))
+    page.write_text(_html(ranked, units, meta, params, basis, plots, title or f"PPA report: {meta['spec']['name']}",
+                          formats_html))
     return page
 
 
@@ -360,7 +367,7 @@ code { background: #f5f5f5; padding: 0 0.2em; }
 """
 
 
-def _html(ranked, units, meta, params, basis, plots, title) -> str:
+def _html(ranked, units, meta, params, basis, plots, title, formats_html="") -> str:
     spec = meta["spec"]
     config = spec["config"] if isinstance(spec["config"], str) else json.dumps(spec["config"])
     total = len(meta.get("points", ranked))
@@ -382,6 +389,7 @@ def _html(ranked, units, meta, params, basis, plots, title) -> str:
 <h1>{html.escape(title)}</h1>
 <dl>{''.join(f'<dt>{k}</dt><dd>{v}</dd>' for k, v in describe.items())}</dl>
 <h2>Plots</h2>{imgs}
+{formats_html}
 <h2>Design points, sorted by energy-delay product</h2>
 <p>★ = on the Pareto front of latency and energy (no other point is at least as fast and as frugal).</p>
 {_table(_summary(ranked, units, params), ranked["pareto"].map({True: "pareto", False: ""}))}

@@ -46,7 +46,7 @@ from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error
-from sim.point import canonical_point, code_version, evaluate_point, point_key
+from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
 
 PARAM_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -307,7 +307,7 @@ def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, das
 def _assemble(points_dir: Path, points: list) -> pd.DataFrame:
     """The finished points in point order; index and ``p.*`` columns come from the current spec,
     since one cached row may serve several points (or the same point under another spec)."""
-    order = pd.DataFrame([{"point": i, "key": k, **{f"p.{n}": v for n, v in params.items()}}
+    order = pd.DataFrame([{"point": i, "key": k, **{f"p.{n}": flat_param(v) for n, v in params.items()}}
                           for i, k, params in points])
     files = [points_dir / f"{k}.parquet" for k in order["key"].unique()]
     tables = [pq.ParquetFile(f).read(use_threads=False) for f in files if f.exists()]  # 2x faster than read_table

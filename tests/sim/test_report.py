@@ -159,3 +159,29 @@ def test_report_of_real_sweep(tmp_path):
     assert len(pd.read_csv(tmp_path / "rep" / "points.csv")) == len(df) == 16
     basis = pd.read_csv(tmp_path / "rep" / "basis.csv")
     assert {"mac_pj", "dram_pj_per_bit"} <= set(basis["quantity"]) and basis["source"].str.len().min() > 5
+
+
+def test_report_of_format_study_compares_formats(tmp_path):
+    from sim.formats_study import cases, study_specs
+    from sim.sweep import run_sweep
+    from workloads.minilm import published_output_sqnr
+
+    spec = study_specs()["llama-2-7b-formats-decode"]
+    spec["workload"] = {**spec["workload"], "num_layers": 2, "context": 256}
+    run_sweep(spec, tmp_path / "sw", n_jobs=1, progress=False)
+    text = write_report(tmp_path / "sw", tmp_path / "rep").read_text()
+    check_pngs(tmp_path / "rep", PNGS + ("formats_sqnr.png",))
+    assert "Number formats side by side" in text and "cases ∈ {int8xint8" in text
+    table = pd.read_csv(tmp_path / "rep" / "formats.csv").set_index("pe")
+    assert list(table.index) == list(cases())
+    sqnr = published_output_sqnr().set_index("pe")["sqnr_db_mean"]
+    assert (table["sqnr_db"] == sqnr[table.index]).all()
+    points = pd.read_csv(tmp_path / "rep" / "points.csv").set_index("p.case")
+    assert table["mac_area_um2"].to_dict() == pytest.approx(
+        (points["area_array_mm2"] * 1e6 / points["array_macs"]).to_dict())
+    assert (points["array_macs"] == 128 * 128).all()  # equal-MAC arrays
+    # 4-bit weights move about half the bytes of INT8 ones; block scales add their share
+    traffic = table["dram_mb_per_token"]
+    assert 0.45 < traffic["int4xint8"] / traffic["int8xint8"] < 0.55
+    assert traffic["int4xint4"] < traffic["mxfp4"] < traffic["amxfp4"]
+    assert table.loc["int4xint4", "mac_area_um2"] < table.loc["int8xint8", "mac_area_um2"]

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from workloads.minilm import asymmetry, capture, metrics, ranking, study
+from workloads.minilm import (asymmetry, capture, metrics, output_sqnr, output_sqnr_summary,
+                              published_output_sqnr, ranking, study)
 
 
 def test_metrics_by_hand():
@@ -36,3 +37,12 @@ def test_ranking_and_seed_paper_directions(table):
         assert r.loc["dint4", operand] > r.loc["int4", operand]  # dINT4 beats INT4 at equal scales
     underflow = table.groupby(["operand", "format"])["underflow"].mean()
     assert underflow["weight", "dint4"] < 0.6 * underflow["weight", "int4"]  # denormals catch small weights
+
+
+def test_output_sqnr_is_committed_and_orders_as_the_seed_papers_claim():
+    fresh = output_sqnr_summary(output_sqnr())
+    committed = published_output_sqnr()
+    assert fresh.to_dict("records") == committed.to_dict("records"), "rerun python -m workloads.minilm"
+    sqnr = committed.set_index("pe")["sqnr_db_mean"]
+    assert sqnr["int8xint8"] > sqnr["amxfp4"] > sqnr["mxfp4"] > sqnr["int4xint4"]
+    assert sqnr["dint4xint8"] > sqnr["int4xint8"]
