@@ -20,4 +20,4 @@ def test_notebook_runs(notebook, tmp_path):
     proc = subprocess.run([sys.executable, str(notebook)], cwd=tmp_path, env=env, capture_output=True, text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "ops," in proc.stdout  # the first cell's summary line was printed
+    assert proc.stdout.strip()  # the first cell printed its summary line

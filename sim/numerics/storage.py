@@ -3,6 +3,10 @@
 Block formats store one shared scale per block: bits = element bits + scale bits / block size.
 OCP MX (v1.0): 8-bit E8M0 scale per 32 elements. NVFP4: 8-bit E4M3 scale per 16 elements.
 AMXFP4 (asymmetric microscaling): two 8-bit scales per 32-element block (one per sign side).
+INT and dINT4 are counted with per-tensor or per-output-channel scales, as the integer PEs assume
+(the accumulator is scaled once after the dot product): a negligible share, not counted. Per-group
+scales (e.g. dINT4 in groups of 128 with FP16 scales) would add 16/128 bits and a per-group
+rescale of the partial sums that the integer PEs do not model.
 The trace uses these names for operand formats; memory traffic is counted with these bits.
 """
 
