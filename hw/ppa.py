@@ -14,8 +14,9 @@ Toggles come from ``hw.gatesim`` on real operand streams (``hw.operands``).
 
 Error bars (stated, not hidden): the flow has no ABC logic optimization in its primary setting
 (``abc=False``: every unit sees the same techmap, and ABC in WebAssembly takes minutes on the
-larger block units); ABC shrinks the integer MACs by ~10 %, reported by the benchmark as a
-spread. Zero-delay simulation misses glitches (which add tens of percent in array multipliers and
+larger block units); ABC shrinks the integer MACs by 14-18 %, reported by the benchmark as a
+spread. Absolute areas run high: our synthesized signed 8 x 8 multiplier is 2.0x Horowitz's
+282 um2 (X1 cells only, no sizing or ABC), so compare units with each other, not with foundry data. Zero-delay simulation misses glitches (which add tens of percent in array multipliers and
 adder trees). The calibration folds everything Horowitz's figure includes into one constant, so
 absolute pJ carry its uncertainty; ratios between units synthesized the same way are the robust
 output. Leakage and wires are not modelled.
