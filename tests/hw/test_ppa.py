@@ -62,4 +62,10 @@ def test_rtl_macs_yaml_is_what_the_method_reproduces():
     assert row["gate_mismatching_cycles"] == 0
     assert entries["rtl_mac_dint4xint8_um2"]["value"] == pytest.approx(row["area_um2_per_mac"], abs=1e-3)
     assert entries["rtl_mac_dint4xint8_pj"]["value"] == pytest.approx(row["energy_pj_per_mac"], abs=1e-5)
-    assert set(entries) == {f"rtl_mac_{u}_{k}" for u in generators.UNITS for k in ("um2", "pj")}
+    ints = [u for u, (_, defaults) in generators.UNITS.items() if "acc_bits" in defaults]
+    assert set(entries) == ({f"rtl_mac_{u}_{k}" for u in generators.UNITS for k in ("um2", "pj")}
+                            | {f"rtl_mac_{u}_{k}" for u in ints for k in ("acc_bits", "acc_um2_per_bit", "acc_pj_per_bit")})
+    assert entries["rtl_mac_dint4xint8_acc_bits"]["value"] == row["acc_bits"] == 21
+    wide = ppa.characterize("dint4xint8", {"acc_bits": 29})
+    assert entries["rtl_mac_dint4xint8_acc_um2_per_bit"]["value"] == pytest.approx(
+        (wide["area_um2_per_mac"] - row["area_um2_per_mac"]) / 8, abs=1e-5)
