@@ -1,7 +1,8 @@
 """Speed of the RTL simulation routes on the 16 x 16 INT8 output-stationary PE array, beside the
-ecosystem spec's measurements (§1 and §2.3: pysim ~1,000 cycles/s, Icarus via cocotb ~1,200,
-Verilator via cocotb ~34,000; this project has no Verilator route), with the ratio. Every route's
-outputs are checked against the golden model, so a fast wrong route fails the benchmark.
+ecosystem spec's measurements (§1 and §2.3: pysim ~1,000 cycles/s, ~2,600 at 8 x 8, Icarus via
+cocotb ~1,200, Verilator via cocotb ~34,000; this project has no Verilator route), with the ratio
+where the spec measured the same size. Every route's outputs are checked against the golden model,
+so a fast wrong route fails the benchmark.
 
 Routes: Amaranth's pysim (``hw.pysim``), Icarus on the exported Verilog with a ``$readmemh``
 testbench (``hw.icarus``, skipped when iverilog is absent), and this project's zero-delay
@@ -17,21 +18,16 @@ from __future__ import annotations
 
 import argparse
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from hw import gatesim, generators, golden, icarus, pysim, stimuli, synth
+from timing import timed
 
-SPEC_CYCLES_PER_S = {"pysim": 1_000, "icarus": 1_200}  # 16x16, ecosystem.md §2.3
-
-
-def timed(fn):
-    start = time.perf_counter()
-    out = fn()
-    return out, time.perf_counter() - start
+# (array size, route) -> cycles/s measured in ecosystem.md §1 (pysim) and §2.3 (Icarus via cocotb)
+SPEC_CYCLES_PER_S = {(16, "pysim"): 1_000, (8, "pysim"): 2_600, (16, "icarus"): 1_200}
 
 
 def main() -> None:
@@ -55,7 +51,7 @@ def main() -> None:
             raise SystemExit(f"{route}: {cycles} cycles run no longer than 2; raise --cycles to time them")
         bad = sum(golden.mismatches(expected, outputs).values())
         per_s = (cycles - 2) / (total_s - fixed_s)
-        spec = SPEC_CYCLES_PER_S.get(route)
+        spec = SPEC_CYCLES_PER_S.get((opts.size, route))  # none for other sizes
         rows.append({"route": route, "cycles": cycles, "setup_s": setup_s + first_s, "cycles_per_s": per_s,
                      "spec_cycles_per_s": spec, "ours/spec": per_s / spec if spec else np.nan,
                      "mismatching_cycles": bad})

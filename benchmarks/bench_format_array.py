@@ -11,9 +11,7 @@ Run: ``python benchmarks/bench_format_array.py`` (a few seconds).
 
 from __future__ import annotations
 
-import statistics
 import tempfile
-import time
 
 import pandas as pd
 
@@ -22,18 +20,10 @@ from sim.engine import run
 from sim.formats_study import BASE, WORKLOADS, cases, formats_table, study_specs
 from sim.models import build_model
 from sim.sweep import run_sweep
+from timing import median_time
 from workloads import build
 
 TARGET_S = 50e-3
-
-
-def median_time(fn, repeats: int = 20) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def decode_times() -> pd.DataFrame:

@@ -12,10 +12,8 @@ layer to the SCALE-Sim comparison).
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import tempfile
-import time
 import tracemalloc
 from pathlib import Path
 
@@ -29,6 +27,7 @@ from sim.models import build_model
 from sim.scalesim import compute_report, read_cfg, read_topology
 from sim.sweep import run_sweep
 from sim.trace import TraceBuilder
+from timing import median_time, timed
 from workloads import build
 
 LAYERS = [
@@ -43,15 +42,6 @@ LAYERS = [
                                      (15, 15, 3, 3, 384, 256, 1)), 32, 32, "is"),
 ]
 FULL = [("pp_stride1_ws_128", "conv", (250, 218, 3, 3, 64, 64, 1), 128, 128, "ws")]
-
-
-def median_time(fn, repeats: int = 20) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def versus_scalesim(layers, case_dir: Path) -> pd.DataFrame:
@@ -86,9 +76,7 @@ def sweep_1000() -> float:
             "grid": {"array.rows": sizes, "array.cols": sizes, "array.dataflow": ["os", "ws", "is"],
                      "dram.bandwidth_gbs": [12.8, 25.6, 51.2, 102.4], "clock_ghz": [0.5, 0.75, 1.0, 1.5]}}
     with tempfile.TemporaryDirectory() as out:
-        start = time.perf_counter()
-        table = run_sweep(spec, out, n_jobs=-1, progress=False)
-        wall = time.perf_counter() - start
+        table, wall = timed(lambda: run_sweep(spec, out, n_jobs=-1, progress=False))
     assert len(table) == 1200
     return wall * 1000 / len(table)
 
