@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.formats_study import formats_table
+from workloads.minilm import published_output_sqnr
 
 SETTING_COLOURS = {"W8A8": "#4c72b0", "W4A8": "#55a868", "W4A4": "#c44e52"}
 PE_MARKERS = {"int8xint8": "o", "int4xint8": "s", "dint4xint8": "D", "int4xint4": "v", "mxfp4": "^", "amxfp4": "*"}
@@ -30,14 +31,15 @@ def has_formats(df: pd.DataFrame) -> bool:
 def formats_section(df: pd.DataFrame, out: Path, render_table) -> tuple[str, dict[str, str]]:
     """HTML of the section and its plots ({file: caption}); also writes ``formats.csv``."""
     table = formats_table(df)
+    layers = published_output_sqnr()["layers"].max()
     table.to_csv(out / "formats.csv", index=False)
     plots = {"formats_sqnr.png": _plot(table, out / "formats_sqnr.png")}
     body = f"""<h2>Number formats side by side</h2>
 <p>Accuracy proxy: SQNR of each linear layer's output of the real all-MiniLM-L6-v2 with both
-operands in the PE's formats (mean over the 37 layers; <code>workloads/data/minilm_output_sqnr.csv</code>).
+operands in the PE's formats (mean over the {layers} layers; <code>workloads/data/minilm_output_sqnr.csv</code>).
 Area and energy per MAC come from the synthesized RTL of each unit (<code>sim/tech/rtl_macs.yaml</code>,
-method in <code>hw/ppa.py</code>) plus the PE's operand registers and, for block formats, the FP32
-adders of the block terms. Also in <a href="formats.csv">formats.csv</a>.</p>
+method in <code>hw/ppa.py</code>) plus the PE's operand registers and, for block formats, the
+floating-point adders (<code>mac.acc_bits</code> wide) of the block terms. Also in <a href="formats.csv">formats.csv</a>.</p>
 {render_table(table.rename(columns=COLUMNS))}"""
     return body, plots
 

@@ -136,9 +136,9 @@ def output_sqnr(pairs: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame
 
 
 def output_sqnr_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """Mean and minimum over layers of the output SQNR, one row per PE, best first."""
-    summary = table.groupby(["pe", "weight_format", "act_format"])["sqnr_db"].agg(["mean", "min"]).reset_index()
-    summary = summary.rename(columns={"mean": "sqnr_db_mean", "min": "sqnr_db_min"})
+    """Mean and minimum over layers of the output SQNR and the layer count, one row per PE, best first."""
+    summary = table.groupby(["pe", "weight_format", "act_format"])["sqnr_db"].agg(["mean", "min", "count"]).reset_index()
+    summary = summary.rename(columns={"mean": "sqnr_db_mean", "min": "sqnr_db_min", "count": "layers"})
     return summary.sort_values("sqnr_db_mean", ascending=False, ignore_index=True).round(3)
 
 

@@ -172,6 +172,7 @@ def test_report_of_format_study_compares_formats(tmp_path):
     text = write_report(tmp_path / "sw", tmp_path / "rep").read_text()
     check_pngs(tmp_path / "rep", PNGS + ("formats_sqnr.png",))
     assert "Number formats side by side" in text and "cases ∈ {int8xint8" in text
+    assert "mean over the 37 layers" in text  # MiniLM: 6 x (q, k, v, attn out, ffn in, ffn out) + pooler
     table = pd.read_csv(tmp_path / "rep" / "formats.csv").set_index("pe")
     assert list(table.index) == list(cases())
     sqnr = published_output_sqnr().set_index("pe")["sqnr_db_mean"]
