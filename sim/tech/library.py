@@ -23,7 +23,8 @@ Rules applied here (beyond the assumption entries):
 - SRAM area: size x the node's 1 MiB macro density (assumption entries at 7/16/28 nm; other nodes
   from the nearest one, log distance, by the area factor) x eff(1 MiB) / eff(size), where eff is
   LLMCompass's array efficiency interpolated linearly in log2(size), clamped to 4 KiB..1 MiB.
-- DRAM and link energy per bit do not scale with the logic node.
+- DRAM and link energy per bit, and DRAM bandwidth presets (per channel, channels per device), do
+  not scale with the logic node.
 """
 
 from __future__ import annotations
@@ -330,6 +331,17 @@ class TechLibrary:
         if kind not in self.dram_kinds():
             raise field_error("dram.kind", kind, ", ".join(self.dram_kinds()))
         return self.scaled(f"dram_{kind}_pj_per_bit")
+
+    def dram_bandwidth_gbs(self, kind: str, channels: int | None = None) -> TechValue:
+        """Peak bandwidth (GB/s) of ``channels`` channels of ``kind`` (default: one device's channels)."""
+        self.dram_pj_per_bit(kind)  # checks the kind
+        per_channel = self.scaled(f"dram_{kind}_channel_gbs")
+        if channels is None:
+            count = self.scaled(f"dram_{kind}_channels")
+            channels, source = int(count.value), count.source
+        else:
+            source = "config dram.channels"
+        return TechValue(per_channel.value * channels, "GB/s", f"{per_channel.source} x {channels} channels ({source})")
 
     def link_pj_per_bit(self) -> TechValue:
         """Energy per bit over a device-to-device link (AttAcc's inter-device link)."""

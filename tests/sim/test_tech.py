@@ -146,9 +146,9 @@ def test_dram_energy_per_bit_does_not_scale():
         assert lib.dram_pj_per_bit("ddr3").value == 640 / 32
     lib = TechLibrary.load(45)
     expected = {"ddr3", "ddr4", "ddr5", "lpddr4", "lpddr5", "lpddr5x", "gddr5", "gddr6", "gddr6x", "hbm2", "hbm2e",
-                "hbm3", "hbm3_pim_inbank"}
+                "hbm3"}
     assert set(lib.dram_kinds()) == expected
-    assert lib.dram_pj_per_bit("hbm3_pim_inbank").value == 0.55
+    assert lib.scaled("pim_hbm3_inbank_pj_per_bit").value == 0.55
     assert lib.dram_pj_per_bit("lpddr4").value == 512 / 64
     assert lib.link_pj_per_bit().value == pytest.approx(10.4 / 8)
     with pytest.raises(ConfigError, match="dram.kind: got 'ddr9'; allowed: ddr3, ddr4"):
