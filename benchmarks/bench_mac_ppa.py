@@ -1,6 +1,6 @@
 """Synthesized MAC area and energy beside the seed papers' claims; writes ``sim/tech/rtl_macs.yaml``.
 
-For every generator (``hw.generators.UNITS``): Yosys generic-gate synthesis, gate-level simulation
+For every PE of the registry (``sim.models.pes``): Yosys generic-gate synthesis, gate-level simulation
 on MiniLM operands (checked bit for bit against the golden model), area and energy per MAC by the
 method of ``hw.ppa``. Then the comparisons the specs ask for, each with our ratio, the paper's and
 ours / paper:
@@ -22,6 +22,7 @@ import pandas as pd
 import yaml
 
 from hw import generators, gatesim, ppa, synth
+from sim.models.pes import PES
 from sim.tech import TechLibrary
 
 TECH_YAML = Path(__file__).resolve().parents[1] / "sim" / "tech" / "rtl_macs.yaml"
@@ -29,14 +30,14 @@ DINT_CLAIM = {"area": 1.93, "energy": 2.56}  # INT8xINT8 / dINT4xINT8 (W4A8 pape
 AMX_CLAIM = 1.0  # "negligible hardware cost" of AMXFP4 over MXFP4, read as a ratio of 1
 
 
-INT_UNITS = [name for name, (_, defaults) in generators.UNITS.items() if "acc_bits" in defaults]
+INT_UNITS = [name for name, pe in PES.items() if not pe.is_block]
 ACC_STEP = 8  # bits added to measure the cost of one accumulator bit
 
 
 def measure() -> pd.DataFrame:
-    runs = [(name, None, False, "default") for name in generators.UNITS]
+    runs = [(name, None, False, "default") for name in PES]
     runs += [(name, {"acc_bits": 24}, False, "acc24") for name in ("int4xint8", "dint4xint8")]
-    runs += [(name, {"acc_bits": generators.UNITS[name][1]["acc_bits"] + ACC_STEP}, False, "acc+step")
+    runs += [(name, {"acc_bits": generators.defaults(name)["acc_bits"] + ACC_STEP}, False, "acc+step")
              for name in INT_UNITS]
     runs += [(name, None, True, "abc") for name in ("int8xint8", "dint4xint8")]
     table = pd.DataFrame([ppa.characterize(name, params, abc) for name, params, abc, _ in runs])

@@ -1,31 +1,21 @@
-"""Golden outputs of any generator for per-cycle input vectors: the port-level adapters of
-``sim.numerics.mac``. Rows follow the sampling of ``hw.pysim.run`` (row t = just after edge t).
+"""Golden outputs of any generator for per-cycle input vectors: a MAC unit's through its adapter
+(``hw.adapters``, named by the PE registry), a PE array's by shifting its PEs' golden outputs.
+Rows follow the sampling of ``hw.pysim.run`` (row t = just after edge t).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hw.block_dot import BlockDot
-from hw.int_mac import IntMAC
+from hw.adapters import adapter
 from hw.pe_array import PEArray, _is_weight_side
-from sim.numerics import mac
 
 
 def outputs(component, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """What ``component`` must output for ``inputs``, computed by the golden models."""
-    if isinstance(component, IntMAC):
-        acc = mac.int_mac(inputs["w"], inputs["a"], inputs["first"].astype(bool), component.acc_bits,
-                          component.overflow, component.weight_format, component.shift or 1,
-                          valid=inputs["valid"].astype(bool))
-        return {"acc": acc}
-    if isinstance(component, BlockDot):
-        mants, exps = mac.block_dot(inputs["a"], inputs["w"], tuple(inputs["a_scale"].T), tuple(inputs["w_scale"].T),
-                                    component.fmt)
-        return {"mant": mants, "exp": exps, "out_valid": inputs["valid"]}
     if isinstance(component, PEArray):
         return _array_outputs(component, inputs)
-    raise TypeError(f"no golden model for {type(component).__name__}")
+    return adapter(component).golden(component, inputs)
 
 
 def _array_outputs(array: PEArray, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

@@ -132,6 +132,6 @@ def characterize(name: str, params: dict | None = None, abc: bool = False, rando
     random_inputs = stimuli.random(component, np.random.default_rng(1), random_cycles)
     random_inputs["valid"][:] = 1
     random_row, _ = unit_ppa(component, netlist, random_inputs, macs, abc)
-    return {"unit": name, **generators.UNITS[name][1], **(params or {}), "abc": abc, **row, "gate_mismatching_cycles": sum(bad.values()),
+    return {"unit": name, **generators.defaults(name), **(params or {}), "abc": abc, **row, "gate_mismatching_cycles": sum(bad.values()),
             "energy_pj_per_mac_random": random_row["energy_pj_per_mac"],
             "cell_counts": dict(sorted(netlist.counts.items()))}

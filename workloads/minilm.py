@@ -121,9 +121,9 @@ def output_sqnr(pairs: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame
     """Per (layer, PE): SQNR (dB) of the layer's output A_q W_q^T against A W^T in float, with the
     weights in the PE's weight format and the activations in its activation format (options as in
     ``study``): the accuracy proxy of a format pair, errors of both operands included."""
-    from sim.models.mac_pe import PE_UNITS
+    from sim.models.pes import PES
 
-    pairs = pairs or {unit: pair for pair, unit in PE_UNITS.items()}
+    pairs = pairs or {pe.name: (pe.weight_format, pe.act_format) for pe in PES.values()}
     rows = []
     for layer, (weight, act) in capture().items():
         exact = act @ weight.T

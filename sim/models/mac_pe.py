@@ -1,8 +1,9 @@
 """Format-aware processing element: per-MAC energy, area and leakage of a PE built around one of the
 synthesized MAC units of ``hw`` (``sim/tech/rtl_macs.yaml``, written by ``benchmarks/bench_mac_ppa.py``).
 
-A PE is named by (weight format, activation format); ``PE_UNITS`` maps each pair to its RTL unit.
-What the PE adds around the unit, each from a cited ``sim.tech`` entry:
+A PE is named by (weight format, activation format); the PE registry (``sim.models.pes``) maps
+each pair to its RTL unit and the formats its ports accept. What the PE adds around the unit, each
+from a cited ``sim.tech`` entry:
 
 - Integer units (one MAC per cycle): the unit's area and energy include its accumulator at the
   synthesized width ``rtl_acc_bits``; another width adds (or removes) the synthesized cost of one
@@ -20,37 +21,12 @@ What the PE adds around the unit, each from a cited ``sim.tech`` entry:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sim.errors import ConfigError, UnsupportedOpError
+from sim.models.pes import PE, by_formats
 from sim.numerics.storage import FORMATS
 from sim.tech import TechLibrary, TechValue
-
-# (weight format, activation format) -> synthesized unit, formats the ports accept beyond their own.
-PE_UNITS: dict[tuple[str, str], str] = {
-    ("int8", "int8"): "int8xint8",
-    ("int4", "int8"): "int4xint8",
-    ("int4", "int4"): "int4xint4",
-    ("dint4", "int8"): "dint4xint8",
-    ("mxfp4", "mxfp4"): "mxfp4",
-    ("amxfp4", "amxfp4"): "amxfp4",
-}
-BLOCK_TERMS = {"mxfp4": 1, "amxfp4": 4}  # scaled terms per block the unit emits
-# A narrower two's-complement integer is sign-extended by an integer port; other formats need their own.
-ACCEPTS = {"int8": ("int8", "int4"), "int4": ("int4",), "dint4": ("dint4",), "mxfp4": ("mxfp4",),
-           "amxfp4": ("amxfp4",)}
-
-
-def pairs() -> str:
-    return ", ".join(f"{w}x{a}" for w, a in PE_UNITS)
-
-
-def check_pair(weight_format: str, act_format: str) -> str:
-    """The RTL unit of a (weight, activation) format pair, or one ConfigError naming the allowed pairs."""
-    unit = PE_UNITS.get((weight_format, act_format))
-    if unit is None:
-        raise ConfigError(f"mac.weight_format x mac.act_format: got {weight_format}x{act_format}; "
-                          f"allowed: {pairs()}")
-    return unit
 
 
 @dataclass(frozen=True)
@@ -62,17 +38,21 @@ class FormatPE:
     acc_bits: int
     tech: TechLibrary
 
+    @cached_property
+    def pe(self) -> PE:
+        return by_formats(self.weight_format, self.act_format)
+
     @property
     def unit(self) -> str:
-        return check_pair(self.weight_format, self.act_format)
+        return self.pe.name
 
     @property
     def macs_per_pe(self) -> int:
         """MACs per PE per cycle (the block size of a block unit, else 1)."""
-        return FORMATS[self.weight_format][2] if self.unit in BLOCK_TERMS else 1
+        return self.pe.macs_per_cycle
 
     def check_acc_bits(self) -> None:
-        if self.unit in BLOCK_TERMS:
+        if self.pe.is_block:
             if self.acc_bits not in (16, 32):
                 raise ConfigError(f"mac.acc_bits: got {self.acc_bits}; allowed: 16 or 32 "
                                   f"(the FP accumulator of {self.unit} block terms)")
@@ -84,10 +64,11 @@ class FormatPE:
 
     def check_operands(self, weight_side: str, act_side: str, op: str) -> None:
         """Raise UnsupportedOpError unless the PE's ports take an op's operand formats ('' = unset)."""
-        for port, fmt, field in ((self.weight_format, weight_side, "weight"), (self.act_format, act_side, "activation")):
-            if fmt and fmt not in ACCEPTS[port]:
-                raise UnsupportedOpError(f"{op}: {field} operand in {fmt!r} does not fit the {self.unit} PE's "
-                                         f"{field} port; allowed: {', '.join(ACCEPTS[port])}")
+        for side, fmt in (("weight", weight_side), ("activation", act_side)):
+            accepts = self.pe.accepts(side)
+            if fmt and fmt not in accepts:
+                raise UnsupportedOpError(f"{op}: {side} operand in {fmt!r} does not fit the {self.unit} PE's "
+                                         f"{side} port; allowed: {', '.join(accepts)}")
 
     def _operand_register_bits(self) -> float:
         return sum(FORMATS[f][0] + FORMATS[f][1] / FORMATS[f][2] for f in (self.weight_format, self.act_format))
@@ -96,7 +77,7 @@ class FormatPE:
         """Unit cost adjusted from the synthesized accumulator width to ``acc_bits`` (integer units)."""
         t, u = self.tech, self.unit
         base = t.scaled(f"rtl_mac_{u}_{quantity}")
-        if u in BLOCK_TERMS:
+        if self.pe.is_block:
             return base
         delta = self.acc_bits - t.entries[f"rtl_mac_{u}_acc_bits"]["value"]
         if delta == 0:
@@ -107,16 +88,16 @@ class FormatPE:
         """Energy per MAC: unit (+ accumulator width change) + block-term FP adds + operand registers."""
         t = self.tech
         cost = self._acc("pj") + t.register_pj_per_bit() * self._operand_register_bits()
-        if self.unit in BLOCK_TERMS:
-            cost = cost + t.fp_add_pj(self.acc_bits) * (BLOCK_TERMS[self.unit] / self.macs_per_pe)
+        if self.pe.is_block:
+            cost = cost + t.fp_add_pj(self.acc_bits) * (self.pe.block_terms / self.macs_per_pe)
         return cost
 
     def area_um2(self) -> TechValue:
         """Area of one PE (a block PE: all its MAC lanes and term adders)."""
         t = self.tech
         per_pe = self._acc("um2") * self.macs_per_pe + t.register_area_um2_per_bit() * (self._operand_register_bits() * self.macs_per_pe)
-        if self.unit in BLOCK_TERMS:
-            per_pe = per_pe + t.fp_add_area_um2(self.acc_bits) * BLOCK_TERMS[self.unit]
+        if self.pe.is_block:
+            per_pe = per_pe + t.fp_add_area_um2(self.acc_bits) * self.pe.block_terms
         return per_pe
 
     def leakage_uw(self) -> TechValue:

@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hw import generators, golden, icarus, pysim, stimuli
+from sim.models.pes import PES
 from sim.numerics import mac
 
-UNITS = list(generators.UNITS)
+UNITS = list(PES)
 
 
 @pytest.fixture
@@ -102,7 +103,7 @@ def _sequences(w_bits, a_bits):
 @given(data=st.data(), name=st.sampled_from(["int8xint8", "int4xint8", "int4xint4", "dint4xint8"]),
        overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 4))
 def test_accumulation_sequences(data, name, overflow, headroom):
-    defaults = generators.UNITS[name][1]
+    defaults = generators.defaults(name)
     product_bits = defaults["w_bits"] + defaults["a_bits"] + defaults.get("special_shift", 0)
     steps = data.draw(_sequences(defaults["w_bits"], defaults["a_bits"]))
     component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom)
@@ -138,7 +139,7 @@ def test_block_scales(data, name, block, scale_format, asym):
 def test_pe_array_random_streams(pe, route, tmp_path, request):
     if route == "icarus":
         request.getfixturevalue("require_icarus")
-    block = {"block": 4} if "block" in generators.UNITS[pe][1] else {}
+    block = {"block": 4} if PES[pe].is_block else {}
     array = generators.build("pe_array", pe=pe, rows=2, cols=3, **block)
     inputs = stimuli.random(array, np.random.default_rng(7), cycles=24)
     assert_equivalent(route, array, inputs, tmp_path)

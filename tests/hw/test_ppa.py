@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from hw import gatesim, generators, golden, ppa, stimuli, synth
+from sim.models.pes import PES
 from sim.tech import TechLibrary
 from sim.tech.library import DATA
 
@@ -14,11 +15,11 @@ from sim.tech.library import DATA
 @pytest.fixture(scope="module")
 def netlists():
     """name -> (component, its netlist); synthesis elaborates the component, so it is 'used'."""
-    components = {name: generators.build(name) for name in generators.UNITS}
+    components = {name: generators.build(name) for name in PES}
     return {name: (component, synth.synthesize(component)) for name, component in components.items()}
 
 
-@pytest.mark.parametrize("name", list(generators.UNITS))
+@pytest.mark.parametrize("name", list(PES))
 def test_gate_netlist_matches_golden_model_exhaustively(name, netlists):
     component, netlist = netlists[name]
     inputs = stimuli.exhaustive(component)
@@ -64,8 +65,8 @@ def test_rtl_macs_yaml_is_what_the_method_reproduces():
     assert row["gate_mismatching_cycles"] == 0
     assert entries["rtl_mac_dint4xint8_um2"]["value"] == pytest.approx(row["area_um2_per_mac"], abs=1e-3)
     assert entries["rtl_mac_dint4xint8_pj"]["value"] == pytest.approx(row["energy_pj_per_mac"], abs=1e-5)
-    ints = [u for u, (_, defaults) in generators.UNITS.items() if "acc_bits" in defaults]
-    assert set(entries) == ({f"rtl_mac_{u}_{k}" for u in generators.UNITS for k in ("um2", "pj")}
+    ints = [name for name, pe in PES.items() if not pe.is_block]
+    assert set(entries) == ({f"rtl_mac_{u}_{k}" for u in PES for k in ("um2", "pj")}
                             | {f"rtl_mac_{u}_{k}" for u in ints for k in ("acc_bits", "acc_um2_per_bit", "acc_pj_per_bit")})
     assert entries["rtl_mac_dint4xint8_acc_bits"]["value"] == row["acc_bits"] == 21
     wide = ppa.characterize("dint4xint8", {"acc_bits": 29})
