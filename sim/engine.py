@@ -1,7 +1,12 @@
 """The engine: runs a trace on a hardware model, one vectorized call per op kind.
 
-A single unit executes ops in trace order, so each op starts when the previous one ends
-(multi-unit systems with dependencies and shared links are composed in ``sim.system``).
+The engine knows no family. It hands the ops of each kind, with their dims, formats and payloads
+(``sim.models.OpBatch``), to ``model.evaluate``; checks the returned columns against the protocol
+of ``sim.models`` (a required column that is missing, non-finite or negative is a ``ModelError``,
+never 0); and adds, per op, utilization against ``model.peak_macs_per_cycle`` and the bound
+classification: ``memory`` when the op's transfer time alone (``memory_cycles``, else its stall
+cycles) exceeds its compute cycles, else ``compute``. A single unit executes ops in trace order,
+so each op starts when the previous one ends (multi-unit systems are composed in ``sim.system``).
 """
 
 from __future__ import annotations
@@ -9,13 +14,49 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sim.errors import UnsupportedOpError
-from sim.result import COLUMNS, IDENTITY, Result
+from sim.errors import ModelError, UnsupportedOpError
+from sim.models import OpBatch
+from sim.result import IDENTITY, Result
 from sim.trace import Trace
+
+REQUIRED = ("cycles", "compute_cycles", "stall_cycles", "macs")
+
+
+def required_columns(model) -> tuple[str, ...]:
+    """The columns ``model.evaluate`` must return for every op."""
+    return REQUIRED + tuple(f"bytes_{level.name}_{rw}" for level in model.memory_levels for rw in ("read", "write"))
+
+
+def _batch(trace: Trace, kind: str) -> tuple[np.ndarray, OpBatch]:
+    rows, dims = trace.dims(kind)
+    return rows, OpBatch(kind, trace.column("id")[rows], trace.column("name")[rows], dims, trace.formats(rows),
+                         trace.payloads)
+
+
+def _checked(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+    where = f"model {model.name!r}, op kind {batch.kind!r}"
+    for col in required:
+        if col not in out:
+            raise ModelError(f"{where}: evaluate returned no {col!r}; a model returns {', '.join(required)} "
+                             "for every op (see sim.models)")
+    checked = {}
+    for col, values in out.items():
+        values = np.asarray(values)
+        if values.shape != (len(batch),):
+            raise ModelError(f"{where}: column {col!r} has shape {values.shape}; allowed: ({len(batch)},), one "
+                             "value per op")
+        if col in required or col.startswith("energy_"):
+            bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
+            if bad.size:
+                i = bad[0]
+                raise ModelError(f"{where}: op {batch.ids[i]} ({batch.names[i]!r}) {col} = {values[i]}; "
+                                 "allowed: a finite number >= 0")
+        checked[col] = values
+    return checked
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
-    """Identity and cost columns of every op, in trace order (NaN where a kind lacks a column)."""
+    """Identity, cost, utilization and bound columns of every op, in trace order."""
     unsupported = [k for k in trace.kinds() if k not in model.kinds]
     if unsupported:
         kind = unsupported[0]
@@ -23,19 +64,28 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
         raise UnsupportedOpError(f"model {model.name!r} cannot run op {op['id']} ({op['name']!r}) of kind "
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
+    required = required_columns(model)
     costs: dict[str, np.ndarray] = {}
     for kind in trace.kinds():
-        rows, dims = trace.dims(kind)
-        for col, values in model.evaluate(kind, dims, trace.formats(rows)).items():
+        rows, batch = _batch(trace, kind)
+        for col, values in _checked(model, batch, model.evaluate(batch), required).items():
             if col not in costs:
-                costs[col] = np.full(n, np.nan)
+                costs[col] = np.full(n, np.nan) if values.dtype.kind in "fiub" else np.full(n, None, object)
             costs[col][rows] = values
     columns = {c: trace.column(c) for c in IDENTITY}
-    columns.update({c: costs.pop(c, np.full(n, np.nan)) for c in COLUMNS})
-    for col in ("cycles", "compute_cycles", "stall_cycles", "macs"):
-        columns[col] = np.nan_to_num(columns[col]).astype(np.int64)
+    for col in required:  # every op of every kind returned them
+        columns[col] = costs.pop(col)
+    for col in REQUIRED:
+        columns[col] = columns[col].astype(np.int64)
+    cycles, compute = columns["cycles"], columns["compute_cycles"]
+    peak = model.peak_macs_per_cycle
+    if peak is not None:
+        columns["utilization"] = np.divide(columns["macs"], cycles * float(peak), out=np.zeros(n), where=cycles > 0)
+    memory = costs.pop("memory_cycles", np.full(n, np.nan))
+    memory = np.where(np.isnan(memory), columns["stall_cycles"], memory)  # kinds that did not give it
+    columns["bound"] = np.where(memory > compute, "memory", "compute")
     energy = sorted(c for c in costs if c.startswith("energy_"))
-    columns.update({c: np.nan_to_num(costs.pop(c)) for c in energy})
+    columns.update({c: np.nan_to_num(costs.pop(c)) for c in energy})  # a kind without a component spends 0 on it
     columns["energy_pj"] = np.sum([columns[c] for c in energy], axis=0) if energy else np.zeros(n)
     columns.update(costs)
     return columns
@@ -52,6 +102,5 @@ def run(trace: Trace, model) -> Result:
     end = np.cumsum(columns["cycles"])
     timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
     identity = {c: columns.pop(c) for c in IDENTITY}
-    array_macs = model.config.array.rows * model.config.array.cols * getattr(model, "macs_per_pe", 1)
-    return Result({**identity, **timing, **columns}, model.area(), model.basis, array_macs, model.clock_hz,
-                  dict(trace.meta))
+    return Result({**identity, **timing, **columns}, model.area(), model.basis, model.clock_hz,
+                  model.peak_macs_per_cycle, tuple(model.memory_levels), dict(model.formulas), dict(trace.meta))

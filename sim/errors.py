@@ -28,3 +28,7 @@ def field_error(field: str, value, allowed: str, cls=ConfigError) -> DSEError:
 
 class NumericsError(DSEError):
     """A number format, block size, bit width or rounding option is unknown or out of range."""
+
+
+class ModelError(DSEError):
+    """A hardware model broke the protocol of ``sim.models`` (a missing or invalid cost column)."""

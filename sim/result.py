@@ -1,9 +1,16 @@
-"""Results of running a trace on a hardware model: a per-op table plus totals and area.
+"""Results of running a trace on a hardware model: a per-op table, totals, per-work-unit metrics.
 
-Per-op columns (``COLUMNS``): cycles (incl. stalls), compute_cycles, stall_cycles, start/end
-cycle, time_s, energy_<component>_pj and their sum energy_pj, bytes_{sram,dram}_{read,write},
-macs, utilization and mapping_efficiency. Models may add columns (e.g. ``compute_cycles_true``);
-columns an op kind does not produce are NaN for it.
+Per-op columns: identity (``IDENTITY``), timing (start/end cycle, ``time_s``), the protocol's
+cost columns (``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``,
+``bytes_<level>_{read,write}`` for each memory level the model declares, ``energy_<component>_pj``
+and their sum ``energy_pj``), ``utilization`` (when the model has a peak), ``bound`` (compute or
+memory) and whatever the family adds; columns an op kind does not produce are NaN for it.
+
+Totals add, beside the sums, per-work-unit metrics. The work of a trace is ``meta["work"]``
+(``{"unit": "token", "count": 8}`` for a decode step of batch 8; frames or samples for CNNs;
+``run``, 1 when a trace does not say): latency and energy per unit, units per second, TOPS
+(2 ops per MAC), TOPS/W and units per second per mm², so designs that do different amounts of
+work per step (batch sizes, prompt lengths) compare fairly.
 """
 
 from __future__ import annotations
@@ -14,43 +21,76 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
+from sim.models import MemoryLevel
 from sim.tech import TechValue
 
 IDENTITY = ("id", "name", "layer", "phase", "kind")
-COLUMNS = ("cycles", "compute_cycles", "stall_cycles", "macs", "utilization", "mapping_efficiency",
-           "bytes_sram_read", "bytes_sram_write", "bytes_dram_read", "bytes_dram_write")
-SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_pj",
-          "bytes_sram_read", "bytes_sram_write", "bytes_dram_read", "bytes_dram_write")
+SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_pj")
+DEFAULT_WORK = {"unit": "run", "count": 1}
 
 
 @dataclass
 class Result:
     """Per-op costs as numpy ``columns`` (and as the ``ops`` DataFrame, built on first use), their
-    totals, the design's area and the cited per-unit costs used."""
+    totals, the design's area, the cited per-unit costs used and the model's formulas."""
 
     columns: dict[str, np.ndarray]
     area: dict[str, TechValue]
     basis: dict[str, TechValue]
-    array_macs: int
     clock_hz: float
+    peak_macs_per_cycle: float | None
+    memory_levels: tuple[MemoryLevel, ...]
+    formulas: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
 
     @cached_property
     def ops(self) -> pd.DataFrame:
         return pd.DataFrame(self.columns)
 
+    @property
+    def work(self) -> tuple[str, float]:
+        """(unit, count) of the work the trace does, e.g. ("token", 8)."""
+        work = self.meta.get("work") or DEFAULT_WORK
+        return str(work["unit"]), float(work["count"])
+
     def energy_components(self) -> list[str]:
         return [c for c in self.columns if c.startswith("energy_") and c != "energy_pj"]
 
-    @property
-    def totals(self) -> dict[str, float]:
-        """Sums over ops, overall utilization, energy by component and area (mm^2)."""
-        t = {c: float(np.sum(self.columns[c])) for c in (*SUMMED, *self.energy_components())}
-        t["utilization"] = t["macs"] / (t["cycles"] * self.array_macs) if t["cycles"] else 0.0
-        t["array_macs"] = self.array_macs
+    def byte_columns(self) -> list[str]:
+        return [f"bytes_{level.name}_{rw}" for level in self.memory_levels for rw in ("read", "write")]
+
+    @cached_property
+    def totals(self) -> dict[str, float | str]:
+        """Sums over ops, utilization, area (mm^2), EDP, the memory-bound share of time and the
+        per-work-unit metrics (module docstring)."""
+        c = self.columns
+        t: dict[str, float | str] = {k: float(np.sum(c[k])) for k in (*SUMMED, *self.byte_columns(),
+                                                                      *self.energy_components())}
+        peak = self.peak_macs_per_cycle
+        t["peak_macs_per_cycle"] = float(peak) if peak is not None else np.nan
+        t["utilization"] = t["macs"] / (t["cycles"] * peak) if peak is not None and t["cycles"] else np.nan
+        t["clock_hz"] = self.clock_hz
+        for level in self.memory_levels:
+            if level.bytes_per_cycle is not None:
+                t[f"roof_{level.name}_bytes_per_s"] = level.bytes_per_cycle * self.clock_hz
         t["area_mm2"] = sum(v.value for v in self.area.values())
         t.update({f"area_{k}_mm2": v.value for k, v in self.area.items()})
         t["edp_js"] = t["energy_pj"] * 1e-12 * t["time_s"]
+        memory_bound = c["bound"] == "memory"
+        t["memory_bound_share"] = float(np.sum(c["cycles"][memory_bound])) / t["cycles"] if t["cycles"] else 0.0
+        unit, count = self.work
+        time_s, energy_j = t["time_s"], t["energy_pj"] * 1e-12
+        t["work_unit"], t["work_units"] = unit, count
+        t["time_per_unit_s"] = time_s / count
+        t["energy_per_unit_pj"] = t["energy_pj"] / count
+        t["edp_per_unit_js"] = energy_j / count * time_s / count
+        t["units_per_s"] = count / time_s if time_s else np.inf
+        t["tops"] = 2 * t["macs"] / time_s / 1e12 if time_s else np.inf
+        t["tops_per_w"] = 2 * t["macs"] / energy_j / 1e12 if energy_j else np.inf
+        t["units_per_s_per_mm2"] = t["units_per_s"] / t["area_mm2"]
+        accuracy = self.meta.get("accuracy")
+        if accuracy:
+            t["accuracy_sqnr_db"] = float(accuracy["sqnr_db"])
         return t
 
     def basis_table(self) -> pd.DataFrame:

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.config import SystolicConfig, load_config
+from sim.config import load_config
 from sim.engine import run
 from sim.errors import ConfigError
 from sim.models import build_model
+from sim.models.systolic import SystolicConfig
 from sim.result import Result
 from sim.trace import Trace, TraceBuilder
 
@@ -122,7 +123,7 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
 
 def compute_report(result: Result) -> dict[str, np.ndarray]:
     """SCALE-Sim's COMPUTE_REPORT columns (one entry per layer) of a result in SCALE-Sim mode."""
-    ops, pes = result.columns, result.array_macs
+    ops, pes = result.columns, result.peak_macs_per_cycle
     return {
         "LayerID": np.arange(len(ops["cycles"])),
         "Total Cycles": ops["cycles"],

@@ -1,13 +1,199 @@
-"""Hardware models. Each implements ``kinds``, ``clock_hz``, ``evaluate(kind, dims, formats)``,
-``area()`` and ``basis`` (its per-unit costs, each a cited :class:`sim.tech.TechValue`)."""
+"""Hardware model families: the registry, and the protocol every model implements.
 
-from sim.config import SystolicConfig
-from sim.models.systolic import SystolicArray
+A **family** is a kind of hardware model, selected by a config's ``model`` key. It lives in its
+own module or package under ``sim/models/`` (or in a user's package) and registers a
+:class:`Family`:
+
+- ``config``: a strict pydantic schema (``sim.validation.Strict``) with ``model: Literal[name]``;
+  ``sim.config.load_config`` validates the discriminated union of all registered schemas;
+- ``model``: a callable from the validated config to an object implementing :class:`Model`;
+- optionally ``sections``: report sections, each a callable ``(points, out_dir, table) ->
+  (html, {png: caption}) | None`` that the report calls for sweeps of this family (``None``: not
+  applicable to these points);
+- ``description``: one line for ``dse list``.
+
+Built-in families (``BUILTIN``) are imported on first use. Other packages add families without
+forking through the ``accel_dse.families`` entry-point group: each entry point names a
+:class:`Family`, or a callable that registers families when called.
+
+**The model protocol.** The engine (``sim.engine``) calls ``evaluate`` once per op kind of a
+trace with an :class:`OpBatch` (dims, operand formats and each op's payload arrays) and reads:
+
+- ``cycles``, ``compute_cycles``, ``stall_cycles`` and ``macs`` per op, and
+  ``bytes_<level>_read`` / ``bytes_<level>_write`` for every declared memory level: required; a
+  missing or non-finite one is an error naming the model, the op kind and the column;
+- ``energy_<component>_pj``: any components (a kind that lacks one spends 0 on it);
+- ``memory_cycles`` (optional): the op's transfer time on its bandwidth-limiting level alone,
+  which classifies the op as compute- or memory-bound (default: compared with the stall cycles);
+- anything else: family columns, passed through to the result.
+
+``peak_macs_per_cycle`` (``None`` where utilization does not apply) defines utilization;
+``memory_levels`` name the levels reported (with a bandwidth, a level is a roof in the roofline
+plot); ``basis`` and ``area()`` hold cited per-unit costs (``sim.tech.TechValue``); ``formulas``
+state, in words, how energy and area follow from counts and the basis (shown in reports).
+"""
+
+from __future__ import annotations
+
+import importlib
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sim.errors import ConfigError, UnsupportedOpError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from sim.tech import TechValue
+
+ENTRY_POINT_GROUP = "accel_dse.families"
+BUILTIN = {"systolic": "sim.models.systolic"}
 
 
-def build_model(config: SystolicConfig):
+@dataclass(frozen=True)
+class MemoryLevel:
+    """A memory level a model reports traffic for; ``bytes_per_cycle`` is its peak bandwidth (None: no roof)."""
+
+    name: str
+    bytes_per_cycle: float | None = None
+
+
+@dataclass(frozen=True)
+class OpBatch:
+    """The ops of one kind, in trace order: ids, names, dimension and format columns, payloads."""
+
+    kind: str
+    ids: np.ndarray
+    names: np.ndarray
+    dims: dict[str, np.ndarray]
+    formats: dict[str, np.ndarray]
+    payloads: Mapping[int, Mapping[str, np.ndarray]] = field(default_factory=dict)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def payload(self, name: str) -> list[np.ndarray | None]:
+        """Payload array ``name`` of every op of the batch (None where an op has none)."""
+        return [self.payloads.get(int(i), {}).get(name) for i in self.ids]
+
+    def require_payload(self, name: str, model: str) -> list[np.ndarray]:
+        """Payload ``name`` of every op; an op without it is an UnsupportedOpError naming it."""
+        arrays = self.payload(name)
+        for i, array in enumerate(arrays):
+            if array is None:
+                raise UnsupportedOpError(f"model {model!r}: op {self.ids[i]} ({self.names[i]!r}) of kind {self.kind!r} "
+                                         f"has no payload {name!r}; allowed: traces whose {self.kind} ops carry it")
+        return arrays
+
+
+@runtime_checkable
+class Model(Protocol):
+    """What the engine needs of a hardware model (see the module docstring)."""
+
+    name: str
+    clock_hz: float
+    kinds: tuple[str, ...]
+    peak_macs_per_cycle: float | None
+    memory_levels: tuple[MemoryLevel, ...]
+    basis: dict[str, TechValue]
+    formulas: dict[str, str]
+
+    def area(self) -> dict[str, TechValue]: ...
+
+    def evaluate(self, batch: OpBatch) -> dict[str, np.ndarray]: ...
+
+
+Section = Callable[[Any, Any, Callable], "tuple[str, dict[str, str]] | None"]
+
+
+@dataclass(frozen=True)
+class Family:
+    """A hardware family: its config schema, its model factory, report sections and a description."""
+
+    name: str
+    config: type[BaseModel]
+    model: Callable[[Any], Model]
+    description: str = ""
+    sections: tuple[Section, ...] = ()
+
+
+_families: dict[str, Family] = {}
+_loaded = False
+version = 0  # bumped on every registration (load_config rebuilds its schema union when it changes)
+
+
+def register_family(family: Family, replace: bool = False) -> Family:
+    """Add ``family`` to the registry (``replace`` allows re-registering a name)."""
+    global version
+    if not isinstance(family, Family):
+        raise TypeError(f"register_family takes a Family, got {type(family).__name__}")
+    tag = family.config.model_fields.get("model")
+    if tag is None or getattr(tag.annotation, "__args__", None) != (family.name,):
+        raise TypeError(f"family {family.name!r}: its config needs the field model: Literal[{family.name!r}]")
+    if family.name in _families and not replace and _families[family.name] is not family:
+        raise ValueError(f"family {family.name!r} is already registered")
+    _families[family.name] = family
+    version += 1
+    return family
+
+
+def ensure_registered(family: Family) -> None:
+    """Register ``family`` unless the same family is registered (sweep workers receive the
+    families a parent process registered at run time, e.g. in a notebook)."""
+    current = _families.get(family.name)
+    if current is None or current.config is not family.config or current.model is not family.model:
+        register_family(family, replace=True)
+
+
+def unregister_family(name: str) -> None:
+    """Remove a family (tests that define their own use this to clean up)."""
+    global version
+    _families.pop(name, None)
+    version += 1
+
+
+def families() -> dict[str, Family]:
+    """Every registered family by name: the built-ins, then those of installed entry points."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for module in BUILTIN.values():
+            importlib.import_module(module)
+        _load_entry_points()
+    return dict(_families)
+
+
+def _load_entry_points() -> None:
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            obj = ep.load()
+            if isinstance(obj, Family):
+                register_family(obj, replace=True)
+            else:
+                obj()
+        except Exception as exc:  # a broken plug-in must not take the built-in families down with it
+            warnings.warn(f"family plug-in {ep.name!r} ({ep.value}, entry point {ENTRY_POINT_GROUP}) failed to "
+                          f"load: {type(exc).__name__}: {exc}", stacklevel=2)
+
+
+def get_family(name: str) -> Family:
+    """The family registered as ``name``, or one ConfigError listing the registered ones."""
+    known = families()
+    if name not in known:
+        raise ConfigError(f"model: got {name!r}; allowed: {', '.join(known)}")
+    return known[name]
+
+
+def build_model(config) -> Model:
     """The hardware model a validated config describes."""
-    return {"systolic": SystolicArray}[config.model](config)
+    return get_family(config.model).model(config)
 
 
-__all__ = ["SystolicArray", "build_model"]
+__all__ = ["ENTRY_POINT_GROUP", "Family", "MemoryLevel", "Model", "OpBatch", "build_model", "ensure_registered",
+           "families", "get_family", "register_family", "unregister_family"]

@@ -116,7 +116,8 @@ def test_stalls_follow_double_buffered_pipeline():
 
 
 def test_formats_change_traffic():
-    fp16 = run(gemm(8, 64, 64, formats={"W": "fp16", "A": "fp16", "O": "fp16"}), build_model(config(8, 8, "ws"))).ops
+    wide_mac = config(8, 8, "ws", mac={"operand_bits": 16})
+    fp16 = run(gemm(8, 64, 64, formats={"W": "fp16", "A": "fp16", "O": "fp16"}), build_model(wide_mac)).ops
     mx4 = run(gemm(8, 64, 64, formats={"W": "mxfp4", "A": "int8", "O": "int8"}), build_model(config(8, 8, "ws"))).ops
     assert fp16["bytes_dram_read"].iloc[0] == 2 * (8 * 64 + 64 * 64)
     assert mx4["bytes_dram_read"].iloc[0] == 8 * 64 + 64 * 64 * 4.25 / 8

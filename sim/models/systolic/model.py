@@ -36,24 +36,32 @@ lanes) and utilization counts MACs against R x C x 32 per cycle. Each op's weigh
 and activation formats must fit the PE's ports (``mac_pe.ACCEPTS``); unset formats default to the
 PE's own, for traffic as well.
 
+Generic PE (``mac.operand_bits``): an integer MAC whose ports are ``operand_bits`` wide. An op whose
+W/KV or A elements are wider than the ports is rejected (an UnsupportedOpError naming the op);
+narrower ones are sign-extended. Unset formats take the port width.
+
 Energy (generic PE): MAC = multiplier + accumulator adder + PE pipeline registers (2 operands + 1 partial sum)
 per MAC, idle PEs clock-gated; SRAM per bit accessed, by buffer size; DRAM per bit by memory
 kind; logic leakage of every PE for the op's whole duration (SRAM leakage is not modelled);
 softmax and elementwise ops run on a SIMD vector unit at one FMA-equivalent (fp16 add + fp16
-mult) per element operation; ``utilization`` is always the PE array's (0 for vector and DMA ops),
-``vector_utilization`` the lanes'. Every per-unit cost comes from ``sim.tech`` with its citation
-(``cost_basis``).
+mult) per element operation; utilization (computed by the engine from ``peak_macs_per_cycle``) is
+always the PE array's (0 for vector and DMA ops), ``vector_utilization`` the lanes'. DRAM
+bandwidth is the ``dram.kind`` preset's (per-channel bandwidth x channels) unless
+``dram.bandwidth_gbs`` is given. Every per-unit cost comes from ``sim.tech`` with its citation
+(``basis``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.config import SystolicConfig
 from sim.errors import UnsupportedOpError
 from sim.lowering import GEMM_KINDS, Gemms, lower
+from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
+from sim.models.systolic.config import SystolicConfig
 from sim.numerics import bits_per_element
+from sim.numerics.storage import FORMATS
 from sim.tech import TechLibrary, TechValue
 
 VECTOR_KINDS = ("softmax", "elementwise")
@@ -78,9 +86,12 @@ class SystolicArray:
         self.pe = None if mac.weight_format is None else FormatPE(mac.weight_format, mac.act_format, mac.acc_bits,
                                                                    self.tech)
         self.macs_per_pe = 1 if self.pe is None else self.pe.macs_per_pe
+        self.peak_macs_per_cycle = config.array.rows * config.array.cols * self.macs_per_pe
         self.basis = self._cost_basis()
         self._unit = {k: v.value for k, v in self.basis.items()}
-        self._dram_bytes_per_cycle = config.dram.bandwidth_gbs * 1e9 / self.clock_hz
+        self._dram_bytes_per_cycle = self._unit["dram_bandwidth_gbs"] * 1e9 / self.clock_hz
+        self.memory_levels = (MemoryLevel("sram"), MemoryLevel("dram", self._dram_bytes_per_cycle))
+        self.formulas = self._formulas()
         self._half_buffer = {b: getattr(config.sram, f"{b}_kb") * 1024 / 2 for b in BUFFERS}
 
     # -- per-unit costs with provenance ------------------------------------------------------------
@@ -101,6 +112,7 @@ class SystolicArray:
             **pe,
             "vector_op_pj": t.fp_add_pj(16) + t.fp_mult_pj(16),
             "dram_pj_per_bit": t.dram_pj_per_bit(c.dram.kind),
+            "dram_bandwidth_gbs": c.dram.bandwidth_gbs_value(t),
             "vector_lane_area_um2": t.fp_add_area_um2(16) + t.fp_mult_area_um2(16),
         }
         for b in BUFFERS:
@@ -110,6 +122,25 @@ class SystolicArray:
                 basis[f"sram_{b}_{rw}_pj_per_bit"] = TechValue(access.value / 64, "pJ/bit", f"{access.source} / 64 bits")
             basis[f"sram_{b}_area_mm2"] = t.sram_area_mm2(size)
         return basis
+
+    def _formulas(self) -> dict[str, str]:
+        c = self.config
+        if self.pe is None:
+            mac = ("int_mult(operand_bits x operand_bits) + int_add(acc_bits) + (2 x operand_bits + acc_bits) "
+                   "x register_pj_per_bit")
+        else:
+            mac = (f"{self.pe.unit} unit (sim/tech/rtl_macs.yaml) + accumulator width change + operand registers"
+                   + (" + block-term FP adds" if self.pe.pe.is_block else ""))
+        cycles = {"scalesim": "folds x (2R or R + C + T - 2) - 1 (SCALE-Sim v3)",
+                  "default": "2R + C - 2 + folds x max(T, R)" if c.fold_overlap else "folds x (2R + C + T - 2)"}
+        return {
+            "cycles": f"per op: compute = {cycles[c.mode]}; with D = DRAM bytes / (dram_bandwidth_gbs / clock), "
+                      "cycles = max(compute, D) + min(compute, D) / folds",
+            "energy": "MACs x mac_pj + vector ops x vector_op_pj + SRAM bits x pJ/bit (per buffer, read/write) "
+                      "+ DRAM bits x dram_pj_per_bit + PEs x pe_leakage_uw x time",
+            "mac_pj": mac,
+            "area": "PEs x pe_area_um2 + SRAM buffers (sram_*_area_mm2) + vector lanes x vector_lane_area_um2",
+        }
 
     def area(self) -> dict[str, TechValue]:
         """Area by component in mm^2: PE array, each SRAM buffer, vector unit."""
@@ -123,15 +154,35 @@ class SystolicArray:
 
     # -- evaluation ----------------------------------------------------------------------------------
 
-    def evaluate(self, kind: str, dims: dict[str, np.ndarray], formats: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """Costs of all ops of one kind: a dict of equally long arrays (see ``sim.result.COLUMNS``)."""
+    def evaluate(self, batch: OpBatch) -> dict[str, np.ndarray]:
+        """Costs of all ops of one kind: a dict of equally long arrays (the ``sim.models`` protocol)."""
+        kind, dims, formats = batch.kind, batch.dims, batch.formats
         if kind in GEMM_KINDS:
-            return self._gemm(kind, dims, formats)
+            return self._gemm(batch)
         if kind in VECTOR_KINDS and self.config.vector.lanes:
             return self._vector(kind, dims, formats)
         if kind in DMA_KINDS:
             return self._dma(kind, dims, formats)
         raise UnsupportedOpError(f"model {self.name!r} (systolic) cannot run op kind {kind!r}; it runs: {', '.join(self.kinds)}")
+
+    def _check_ports(self, batch: OpBatch, w_operand: str) -> None:
+        """Reject ops whose operands do not fit the PE's ports (format PE) or are wider than them (generic MAC)."""
+        w_fmts, a_fmts = batch.formats[w_operand], batch.formats["A"]
+        for w, a in set(zip(w_fmts, a_fmts)):
+            i = int(np.flatnonzero((w_fmts == w) & (a_fmts == a))[0])
+            op = f"model {self.name!r}, op {batch.ids[i]} ({batch.names[i]!r})"
+            if self.pe is not None:
+                self.pe.check_operands(w, a, op)
+                continue
+            if self.config.mode == "scalesim":
+                continue
+            port = self.config.mac.operand_bits
+            for side, fmt in (("weight", w), ("activation", a)):
+                if fmt and FORMATS[fmt][0] > port:
+                    raise UnsupportedOpError(
+                        f"{op}: {side} operand in {fmt!r} ({FORMATS[fmt][0]}-bit elements) is wider than the "
+                        f"MAC's {port}-bit ports (mac.operand_bits); allowed: elements of at most {port} bits "
+                        f"(quantize the workload with workload.formats, or widen mac.operand_bits)")
 
     def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
         """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, the PE's format
@@ -145,14 +196,12 @@ class SystolicArray:
             default = bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
         return np.array([bits_per_element(f) if f else default for f in fmts])
 
-    def _gemm(self, kind, dims, formats) -> dict[str, np.ndarray]:
-        c = self.config
+    def _gemm(self, batch: OpBatch) -> dict[str, np.ndarray]:
+        c, formats = self.config, batch.formats
         R, C, df = c.array.rows, c.array.cols, c.array.dataflow
         parity = c.mode == "scalesim"
-        g = lower(kind, dims, output_size="scalesim" if parity else "standard")
-        if self.pe is not None:
-            for w, a in set(zip(formats[g.w_operand], formats["A"])):
-                self.pe.check_operands(w, a, f"model {self.name!r}, op kind {kind!r}")
+        g = lower(batch.kind, batch.dims, output_size="scalesim" if parity else "standard")
+        self._check_ports(batch, g.w_operand)
         K = _ceil_div(g.K, self.macs_per_pe)  # a block PE takes `macs_per_pe` elements of K per cycle
         Sr, Sc, T = {"os": (g.M, g.N, K), "ws": (K, g.N, g.M), "is": (K, g.M, g.N)}[df]
         rf, cf = _ceil_div(Sr, R), _ceil_div(Sc, C)
@@ -185,9 +234,9 @@ class SystolicArray:
             "compute_cycles": compute.astype(np.int64),
             "compute_cycles_true": true.astype(np.int64),
             "stall_cycles": cycles - compute,
+            "memory_cycles": dram_cycles,
             "macs": macs,
             "folds": folds,
-            "utilization": macs / (cycles * R * C * self.macs_per_pe),
             "mapping_efficiency": macs / (folds * R * C * self.macs_per_pe * T),
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
@@ -265,7 +314,8 @@ class SystolicArray:
         traffic = {"dram_read": zero, "dram_write": zero, "sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes,
                    **{f"sram_{b}_{rw}": zero for b in ("ifmap", "filter") for rw in ("read", "write")}}
         out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
-               "utilization": np.zeros(len(cycles)), "vector_utilization": ops / (cycles * self.config.vector.lanes),
+               "memory_cycles": zero, "macs": np.zeros_like(cycles),
+               "vector_utilization": ops / (cycles * self.config.vector.lanes),
                "energy_vector_pj": ops * self._unit["vector_op_pj"]}
         out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
@@ -280,9 +330,10 @@ class SystolicArray:
         traffic = {"dram_read": zero if write else nbytes, "dram_write": nbytes if write else zero,
                    "sram_ofmap_read": nbytes if write else zero, "sram_ifmap_write": zero if write else nbytes,
                    "sram_ifmap_read": zero, "sram_ofmap_write": zero, "sram_filter_read": zero, "sram_filter_write": zero}
-        cycles = np.ceil(nbytes / self._dram_bytes_per_cycle).astype(np.int64)
+        memory = nbytes / self._dram_bytes_per_cycle
+        cycles = np.ceil(memory).astype(np.int64)
         out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles,
-               "utilization": np.zeros(len(cycles))}
+               "memory_cycles": memory, "macs": np.zeros_like(cycles)}
         out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out

@@ -1,23 +1,24 @@
 """The number-format section of a report: shown when a sweep's points use format-aware PEs.
 
-A table puts the formats side by side (accuracy proxy, MAC area, energy per token, throughput per
-mm², DRAM traffic per token; columns in ``sim.formats_study.formats_table``) and
-``formats_sqnr.png`` plots the accuracy proxy against the area and the energy each format costs.
+Registered by the systolic family (``sim.models.systolic``) as a report section. A table puts the
+formats side by side (accuracy proxy, MAC area, energy per token, throughput per mm², DRAM traffic
+per token; columns in ``sim.formats_study.formats_table``) and ``formats_sqnr.png`` plots the
+accuracy proxy against the area and the energy each format costs, with each PE's marker from the
+PE registry.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 
 from sim.formats_study import formats_table
+from sim.models.pes import get_pe
 from workloads.minilm import published_output_sqnr
 
 SETTING_COLOURS = {"W8A8": "#4c72b0", "W4A8": "#55a868", "W4A4": "#c44e52"}
-PE_MARKERS = {"int8xint8": "o", "int4xint8": "s", "dint4xint8": "D", "int4xint4": "v", "mxfp4": "^", "amxfp4": "*"}
 COLUMNS = {"pe": "PE", "setting": "setting", "sqnr_db": "MiniLM output SQNR (dB)", "mac_area_um2": "area per MAC (µm²)",
            "energy_per_token_mj": "energy per token (mJ)", "mac_energy_per_token_mj": "of it MACs (mJ)",
            "tokens_per_s_per_mm2": "tokens/s per mm² (chip)", "tokens_per_s_per_array_mm2": "tokens/s per mm² (MAC array)",
@@ -49,8 +50,8 @@ def _plot(table: pd.DataFrame, path: Path) -> str:
     for ax, x, label in ((axes[0], "mac_area_um2", "area per MAC (µm², PE incl. registers and term adders)"),
                          (axes[1], "energy_per_token_mj", "energy per token (mJ)")):
         for _, r in table.iterrows():
-            ax.scatter(r[x], r["sqnr_db"], s=70, color=SETTING_COLOURS[r["setting"]], marker=PE_MARKERS[r["pe"]],
-                       zorder=3, label=f"{r['pe']} ({r['setting']})")
+            ax.scatter(r[x], r["sqnr_db"], s=70, color=SETTING_COLOURS.get(r["setting"], "grey"),
+                       marker=get_pe(r["pe"]).marker, zorder=3, label=f"{r['pe']} ({r['setting']})")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("MiniLM output SQNR (dB)")
@@ -58,4 +59,4 @@ def _plot(table: pd.DataFrame, path: Path) -> str:
     fig.suptitle("Accuracy proxy vs cost per format (higher and further left is better)")
     fig.savefig(path, dpi=130, bbox_inches="tight")
     plt.close(fig)
-    return html.escape("MiniLM output SQNR against area per MAC (left) and energy per token (right)")
+    return "MiniLM output SQNR against area per MAC (left) and energy per token (right)"

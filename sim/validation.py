@@ -1,0 +1,94 @@
+"""Strict schemas and the one-line error form shared by configs, sweep specs and workloads.
+
+Every validation failure the user sees reads ``FIELD: got VALUE; allowed: WHAT`` (see
+``sim.errors.field_error``). ``one_line`` rewrites pydantic's report into that form: the first
+error, the number of further ones, and pydantic's wording ("Input should be a valid integer")
+replaced by what is allowed ("an integer"). ``Strict`` is the base of every schema: unknown keys
+are errors, instances are frozen, and values are not coerced (``true`` is not 1, ``"8"`` is not 8).
+"""
+
+from __future__ import annotations
+
+from typing import get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+# pydantic error type -> what is allowed, in the project's words
+ALLOWED = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
+    "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "a string", "dict_type": "a mapping", "list_type": "a list", "tuple_type": "a list",
+    "none_required": "null",
+}
+BOUNDS = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}",
+          "less_than_equal": "<= {le}", "too_short": "at least {min_length} item(s)",
+          "too_long": "at most {max_length} item(s)"}
+
+
+class Strict(BaseModel):
+    """Base of every schema: no unknown keys, no coercion, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+def allowed(error: dict) -> str:
+    """What a pydantic error says is allowed, in the project's words."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind in BOUNDS:
+        return BOUNDS[kind].format(**ctx)
+    if kind == "literal_error":
+        return str(ctx.get("expected"))
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        return str(ctx.get("expected_tags"))
+    if kind in ALLOWED:
+        return ALLOWED[kind]
+    return error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
+
+
+def one_line(exc: ValidationError, prefix: str, keys_at=None, skip: int = 0) -> str:
+    """``prefix: FIELD: got VALUE; allowed: WHAT`` for the first error (plus a count of the rest).
+
+    ``keys_at(loc)`` lists the keys allowed where an unknown key sits; ``skip`` drops leading
+    location parts that are not fields (a discriminated union's tag).
+    """
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(first["loc"][skip:])
+    field = ".".join(str(p) for p in loc) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        keys = keys_at(loc[:-1]) if keys_at else []
+        msg = f"{field}: unknown key" + (f"; allowed: {', '.join(keys)}" if keys else "")
+    elif first["type"] == "missing":
+        msg = f"{field}: missing (required)"
+    else:
+        msg = f"{field}: got {first.get('input')!r}; allowed: {allowed(first)}"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"{prefix}: {msg}{more}"
+
+
+def fields_at(model: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the (nested) schema reached by following ``loc`` from ``model``; a
+    mapping of schemas (``dict[str, Schema]``) consumes one location part for its key."""
+    i = 0
+    while i < len(loc):
+        field = model.model_fields.get(loc[i])
+        inner, keyed = _schema_in(field.annotation) if field else (None, False)
+        if inner is None:
+            break
+        model, i = inner, i + 1 + keyed
+    return list(model.model_fields)
+
+
+def _schema_in(annotation) -> tuple[type[BaseModel] | None, bool]:
+    """The schema an annotation holds (itself, in an Optional/Annotated, or as mapping values)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation, False
+    args = get_args(annotation)
+    if get_origin(annotation) is dict and len(args) == 2:
+        return _schema_in(args[1])[0], True
+    for arg in args:
+        inner, keyed = _schema_in(arg)
+        if inner is not None:
+            return inner, keyed
+    return None, False
