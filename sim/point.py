@@ -2,9 +2,11 @@
 
 ``point_key`` hashes the canonical point together with the code version, so cached results are
 reused exactly when nothing that could change them has changed. ``evaluate_point`` runs it and
-returns one flat row: the point's parameters (``p.<name>``), the totals of ``Result.totals``,
-the per-op series as lists (``op_*``) and JSON provenance (``point_json``, ``basis_json``).
-This row is the unit sweeps store and reports read.
+returns one flat row: the point's parameters (``p.<name>``), the family (``model``) and config
+name, the totals of ``Result.totals`` (per-work-unit metrics included), the per-op series as lists
+(``op_*``: name, kind, layer, cycles, MACs, utilization, bound, energy, and the bytes of every
+memory level that has a bandwidth roof) and JSON provenance (``point_json``, ``basis_json``,
+``formulas_json``). This row is the unit sweeps store and reports read.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from sim.config import apply_overrides, load_config, raw_config
 from sim.engine import run
 from sim.models import build_model
 
-OP_SERIES = {"op_name": "name", "op_kind": "kind", "op_cycles": "cycles", "op_utilization": "utilization",
-             "op_energy_pj": "energy_pj"}
+OP_SERIES = {"op_name": "name", "op_kind": "kind", "op_layer": "layer", "op_cycles": "cycles", "op_macs": "macs",
+             "op_utilization": "utilization", "op_bound": "bound", "op_energy_pj": "energy_pj"}
 _SOURCE_ROOTS = ("sim", "workloads")
 
 
@@ -69,10 +71,18 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     trace = _trace(json.dumps(point["workload"], sort_keys=True))
     result = run(trace, build_model(config))
     row: dict[str, Any] = {f"p.{k}": flat_param(v) for k, v in (params or {}).items()}
+    row["model"] = config.model
     row["config_name"] = config.name
     row.update(result.totals)
+    columns = result.columns
     for col, src in OP_SERIES.items():
-        row[col] = result.ops[src].tolist()
+        if src in columns:
+            row[col] = columns[src].tolist()
+    for level in result.memory_levels:
+        if level.bytes_per_cycle is not None:
+            row[f"op_bytes_{level.name}"] = (columns[f"bytes_{level.name}_read"]
+                                             + columns[f"bytes_{level.name}_write"]).tolist()
     row["point_json"] = json.dumps(point, sort_keys=True, default=str)
     row["basis_json"] = result.basis_table().to_json(orient="records")
+    row["formulas_json"] = json.dumps(result.formulas)
     return row

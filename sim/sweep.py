@@ -6,13 +6,17 @@ and/or ``random`` (``n`` samples of ``choices`` or ``low``/``high`` ranges, opti
 ``integer``, reproducible by ``seed``); every grid combination is crossed with every random sample.
 ``cases`` names settings whose parameters change together (a label -> {parameter: value}); each
 grid combination is crossed with every case, and the point records ``case`` = the label.
-A parameter is a dotted config path (``array.rows``) or ``workload.<key>``::
+A parameter is a dotted config path (``array.rows``) or ``workload.<key>``. ``objectives`` names
+the metrics reports rank designs by (``sim.pareto.METRICS``; default: latency and energy per work
+unit, area, and the accuracy proxy where every point has one) and ``tolerance`` the relative
+difference below which two points tie (default 0.001)::
 
     name: shapes
     config: edge-128
     workload: {model: llama-2-7b, phase: decode, batch: 1, context: 2048}
     grid: {array.rows: [32, 64, 128], array.dataflow: [os, ws]}
     random: {n: 4, seed: 1, params: {dram.bandwidth_gbs: {low: 8, high: 256, log: true}}}
+    objectives: [latency_per_unit, energy_per_unit, area]
 
 A sweep folder holds ``sweep.json`` (spec, code version, point list), ``points/<key>.parquet``
 (one row per finished point, written atomically the moment it arrives), ``results.parquet`` (all
@@ -41,21 +45,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 from joblib import Parallel, delayed, parallel_config
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error
+from sim.pareto import DEFAULT_TOLERANCE, METRICS
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
+from sim.validation import Strict, fields_at, one_line
 
 PARAM_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RandomParam(_Strict):
+class RandomParam(Strict):
     """One sampled parameter: uniform over ``choices``, or over [low, high] (log-uniform if ``log``)."""
 
     choices: Annotated[list[Any], Field(min_length=1)] | None = None
@@ -88,7 +90,7 @@ class RandomParam(_Strict):
         return [float(v) for v in values]
 
 
-class RandomSpec(_Strict):
+class RandomSpec(Strict):
     """``n`` random samples of ``params`` drawn with numpy's generator seeded by ``seed``."""
 
     n: int = Field(ge=1, le=1_000_000)
@@ -96,7 +98,7 @@ class RandomSpec(_Strict):
     params: Annotated[dict[str, RandomParam], Field(min_length=1)]
 
 
-class SweepSpec(_Strict):
+class SweepSpec(Strict):
     """A validated sweep spec (see the module docstring)."""
 
     name: str
@@ -105,6 +107,8 @@ class SweepSpec(_Strict):
     grid: dict[str, Annotated[list[Any], Field(min_length=1)]] = {}
     cases: dict[str, Annotated[dict[str, Any], Field(min_length=1)]] = {}
     random: RandomSpec | None = None
+    objectives: Annotated[list[str], Field(min_length=1)] | None = None
+    tolerance: float = Field(DEFAULT_TOLERANCE, ge=0, lt=1)
 
     @field_validator("config")
     @classmethod
@@ -130,7 +134,10 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
         try:
             spec = SweepSpec.model_validate(spec)
         except ValidationError as exc:
-            raise ConfigError(_one_line(exc)) from None
+            raise ConfigError(one_line(exc, "sweep spec", lambda loc: fields_at(SweepSpec, loc))) from None
+    for i, name in enumerate(spec.objectives or ()):
+        if name not in METRICS:
+            raise field_error(f"sweep spec: objectives[{i}]", name, ", ".join(METRICS))
     random = spec.random.params if spec.random else {}
     sections = [("grid", spec.grid), ("random.params", random)]
     sections += [(f"cases.{label}", params) for label, params in spec.cases.items()]
@@ -145,17 +152,6 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
     return spec
 
 
-def _one_line(exc: ValidationError) -> str:
-    error = exc.errors(include_url=False)[0]
-    loc = error["loc"]
-    field = ".".join(str(p) for p in loc) or "spec"
-    if error["type"] == "extra_forbidden":
-        model = RandomParam if loc[:2] == ("random", "params") else RandomSpec if loc[:1] == ("random",) else SweepSpec
-        return f"sweep spec: {field}: unknown key; allowed: {', '.join(model.model_fields)}"
-    if error["type"] == "missing":
-        return f"sweep spec: {field}: missing (required)"
-    allowed = error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
-    return f"sweep spec: {field}: got {error.get('input')!r}; allowed: {allowed}"
 
 
 def load_spec(path: str | Path) -> SweepSpec:
@@ -219,9 +215,23 @@ def _check_workloads(points: list[Point]) -> None:
                 raise type(exc)(f"sweep point {p.index} {p.params}: {exc}") from None
 
 
-def _evaluate(p: Point) -> tuple[str, bytes] | DSEError:
+def _runtime_families(points: list[Point]) -> tuple:
+    """The non-built-in families the points use: sent with every task, so that worker processes
+    know families registered at run time (in a notebook or a test) as well as installed ones."""
+    from sim.models import BUILTIN, families
+
+    known = families()
+    used = dict.fromkeys(p.point["config"].get("model") for p in points)
+    return tuple(known[m] for m in used if m in known and m not in BUILTIN)
+
+
+def _evaluate(p: Point, families: tuple = ()) -> tuple[str, bytes] | DSEError:
     """One point's row as Parquet bytes (encoded here, in the worker, so the parent only writes
     files), or its DSEError (returned, so the parent can name the point and stop)."""
+    from sim.models import ensure_registered
+
+    for family in families:
+        ensure_registered(family)
     try:
         row = {"point": p.index, "key": p.key, **evaluate_point(p.point, p.params)}
     except DSEError as exc:
@@ -281,7 +291,9 @@ def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, das
 
                 stack.enter_context(Client(dask_address))
                 stack.enter_context(parallel_config(backend="dask"))
-            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(map(delayed(_evaluate), todo.values()))
+            shipped = _runtime_families(points)
+            results = Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+                delayed(_evaluate)(p, shipped) for p in todo.values())
             stack.callback(results.close)  # on an error, cancel what is still queued
             for result in results:
                 if isinstance(result, DSEError):

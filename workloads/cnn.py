@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sim.errors import WorkloadError, field_error
 from sim.trace import Trace, TraceBuilder
-from workloads import checks
+from workloads import accuracy, checks
 from workloads.assemble import op_formats
 from workloads.zoo import family, lookup
 
@@ -80,6 +80,7 @@ def pointpillars(net: dict, batch: int) -> list[Layer]:
 
 
 ARCHITECTURES = {"resnet": resnet, "pointpillars": pointpillars}
+WORK_UNITS = {"resnet": "sample", "pointpillars": "frame"}  # what one batch element is
 
 
 def layers_of(model: str, batch: int = 1) -> list[Layer]:
@@ -96,7 +97,10 @@ def trace(model: str, batch: int = 1, layers: list[str] | None = None, formats: 
     if layers is not None:
         layers = checks.names("workload.layers", layers, [name for _, name, _ in all_layers])
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", formats, tuple(DEFAULT_FORMATS))}
-    meta = {"model": model, "phase": "conv", "batch": batch, "formats": fmts, "source": net["source"]}
+    meta = {"model": model, "phase": "conv", "batch": batch, "formats": fmts, "source": net["source"],
+            "work": {"unit": WORK_UNITS[net["arch"]], "count": batch}}
+    if (quality := accuracy.proxy(fmts)) is not None:
+        meta["accuracy"] = quality
     if layers is not None:
         meta["layers"] = layers
     b = TraceBuilder(meta=meta)

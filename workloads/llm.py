@@ -35,7 +35,7 @@ import numpy as np
 
 from sim.errors import WorkloadError, field_error
 from sim.trace import OPERANDS, Trace
-from workloads import checks
+from workloads import accuracy, checks
 from workloads.assemble import Op, tiled_trace
 from workloads.zoo import family, lookup
 
@@ -124,7 +124,9 @@ def _step(model: str, shape: dict, phase: str, batch: int, tokens: int, T: int, 
     tail = [("elementwise", "final_norm", {"E": M * h, "F": OPS_PER_ELEMENT[shape["norm"]]}, None),
             ("gemm", "lm_head", {"M": batch, "N": shape["vocab"], "K": h}, None)] if lm_head else []
     meta = {"model": model, "phase": phase, **meta, "num_layers": layers, "lm_head": lm_head, "formats": fmts,
-            "source": shape["source"]}
+            "source": shape["source"], "work": {"unit": "token", "count": M}}
+    if (quality := accuracy.proxy(fmts)) is not None:
+        meta["accuracy"] = quality
     return tiled_trace(_layer(shape, batch, tokens, T, payload), layers, tail, phase=phase, formats=fmts, meta=meta)
 
 

@@ -81,7 +81,7 @@ def test_random_reproducible_and_within_bounds():
 
 @pytest.mark.parametrize("fields, message", [
     ({"colour": "red"}, r"colour: unknown key; allowed: name, config, workload, grid, cases, random"),
-    ({"grid": {"array.rows": 8}}, r"grid\.array\.rows: got 8; allowed: a valid list"),
+    ({"grid": {"array.rows": 8}}, r"grid\.array\.rows: got 8; allowed: a list"),
     ({"grid": {"array.rows": []}}, r"grid\.array\.rows: got \[\]"),
     ({"config": 5}, r"config: got 5; allowed: a preset name, a YAML path or a mapping"),
     ({"grid": {"arrays.rows": [8]}}, r"sweep point 0 \{'arrays\.rows': 8\}: .*arrays: unknown key"),

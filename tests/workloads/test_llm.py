@@ -61,7 +61,9 @@ def test_gqa_prefill_shapes():
     assert (ops.loc["lm_head", ["M", "N"]] == [2, 128256]).all()  # ... only the last one per request gets logits
     assert t.meta == {"model": "llama-3-8b", "phase": "prefill", "batch": 2, "prompt": 128, "num_layers": 1,
                       "lm_head": True, "formats": {"W": "int8", "A": "int8", "O": "int8", "KV": "int8"},
-                      "source": "https://huggingface.co/meta-llama/Meta-Llama-3-8B/blob/main/config.json"}
+                      "source": "https://huggingface.co/meta-llama/Meta-Llama-3-8B/blob/main/config.json",
+                      "work": {"unit": "token", "count": 2 * 128},  # prefill consumes batch x prompt tokens
+                      "accuracy": {"sqnr_db": 28.821, "proxy": "MiniLM output SQNR of the (W, A) format pair"}}
 
 
 def test_operand_formats_per_kind():
