@@ -30,7 +30,7 @@ import matplotlib.pyplot as plt
 from sim.config import load_config
 from sim.engine import run
 from sim.models import build_model
-from sim.report import pareto_front
+from sim.pareto import pareto_front
 from sim.sweep import run_sweep
 from workloads import build
 

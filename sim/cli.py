@@ -59,13 +59,21 @@ def cmd_run(args) -> None:
     if args.ops:
         print(ops.to_string(index=False))
     else:
+        ops = ops.assign(memory_bound_cycles=ops["cycles"].where(ops["bound"] == "memory", 0))
         by_kind = ops.groupby("kind", sort=False).agg(ops=("id", "size"), cycles=("cycles", "sum"),
-                                                      energy_pj=("energy_pj", "sum"), macs=("macs", "sum"))
+                                                      energy_pj=("energy_pj", "sum"), macs=("macs", "sum"),
+                                                      memory_bound_cycles=("memory_bound_cycles", "sum"))
         by_kind["time_%"] = 100 * by_kind["cycles"] / by_kind["cycles"].sum()
+        by_kind["memory_bound_%"] = 100 * by_kind.pop("memory_bound_cycles") / by_kind["cycles"].where(by_kind["cycles"] > 0)
         print(by_kind.to_string(float_format=lambda v: f"{v:.4g}"))
     t = result.totals
-    print(f"\n{config.name}: {t['time_s'] * 1e3:.4g} ms, {t['energy_pj'] * 1e-9:.4g} mJ, {t['cycles']:.0f} cycles, "
-          f"utilization {100 * t['utilization']:.3g} %, area {t['area_mm2']:.4g} mm2")
+    utilization = "" if t["utilization"] != t["utilization"] else f", utilization {100 * t['utilization']:.3g} %"
+    unit, count = t["work_unit"], t["work_units"]
+    print(f"\n{config.name}: {t['time_s'] * 1e3:.4g} ms, {t['energy_pj'] * 1e-9:.4g} mJ, {t['cycles']:.0f} cycles"
+          f"{utilization}, area {t['area_mm2']:.4g} mm2; {100 * t['memory_bound_share']:.3g} % of the time "
+          f"memory-bound")
+    print(f"per {unit} ({count:g} per run): {t['time_per_unit_s'] * 1e3:.4g} ms, {t['energy_per_unit_pj'] * 1e-9:.4g} mJ; "
+          f"{t['units_per_s']:.4g} {unit}s/s, {t['tops']:.4g} TOPS, {t['tops_per_w']:.4g} TOPS/W")
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,9 +90,17 @@ def cmd_sweep(args) -> None:
 
 
 def cmd_report(args) -> None:
-    from sim.report import write_report
+    from sim.report import write_index, write_report
 
-    print(f"wrote {write_report(args.sweep_dir, args.output)}")
+    if len(args.sweep_dir) == 1:
+        print(f"wrote {write_report(args.sweep_dir[0], args.output)}")
+        return
+    names = [Path(d).resolve().name for d in args.sweep_dir]
+    if len(set(names)) != len(names):
+        raise DSEError(f"report: sweep folders {names} share a name; allowed: folders with distinct names "
+                       "(each report goes into OUTPUT/<folder name>)")
+    pages = [write_report(d, Path(args.output) / name) for d, name in zip(args.sweep_dir, names)]
+    print(f"wrote {write_index(args.output, pages, 'accel-dse reports')} ({len(pages)} reports)")
 
 
 def cmd_trace(args) -> None:
@@ -137,13 +153,22 @@ def cmd_demo(args) -> None:
 
 def cmd_list(args) -> None:
     from sim.config import presets
+    from sim.models import families
+    from sim.models.pes import PES
     from sim.tech import TechLibrary
     from workloads import models
 
+    print("hardware families (config key `model`):")
+    for name, family in families().items():
+        print(f"  {name:<12} {family.description}")
+        print(f"  {'':<12} fields: {', '.join(family.config.model_fields)}")
     print("presets:   ", ", ".join(presets()))
+    print("PEs:       ", ", ".join(f"{p.name} ({p.weight_format} x {p.act_format})" for p in PES.values()))
     for family, names in models().items():
         print(f"{family + ':':<11}", ", ".join(names))
-    print("dram kinds:", ", ".join(TechLibrary.load().dram_kinds()))
+    tech = TechLibrary.load()
+    print("dram kinds:", ", ".join(f"{k} ({tech.dram_bandwidth_gbs(k).value:g} GB/s, {tech.dram_pj_per_bit(k).value:g} "
+                                   "pJ/bit)" for k in tech.dram_kinds()))
 
 
 def _workload_args(p: argparse.ArgumentParser) -> None:
@@ -181,8 +206,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("report", help="write an HTML/PNG/CSV report of a sweep")
-    p.add_argument("sweep_dir")
+    p = sub.add_parser("report", help="write an HTML/PNG/CSV report of a sweep (several: one each and a landing page)")
+    p.add_argument("sweep_dir", nargs="+", help="sweep folder(s) written by `dse sweep`")
     p.add_argument("-o", "--output", required=True, help="report folder, e.g. reports/NAME")
     p.set_defaults(func=cmd_report)
 
@@ -201,7 +226,7 @@ def parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scalesim)
 
     p = sub.add_parser("rtl", help="export a MAC/PE-array generator's Verilog and a VCD, checked against the golden model")
-    p.add_argument("generator", help="int8xint8, int4xint8, int4xint4, dint4xint8, mxfp4, amxfp4 or pe_array")
+    p.add_argument("generator", help="a PE of the registry (`dse list`: int8xint8, dint4xint8, mxfp4, ...) or pe_array")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
                    help="generator parameter, e.g. -p acc_bits=32 -p overflow=saturate, -p pe=amxfp4 -p rows=8")
     p.add_argument("-o", "--output", required=True, help="output folder")
@@ -211,7 +236,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--no-vcd", action="store_true")
     p.set_defaults(func=cmd_rtl)
 
-    p = sub.add_parser("list", help="list presets, zoo models and DRAM kinds")
+    p = sub.add_parser("list", help="list hardware families, presets, PEs, zoo models and DRAM kinds")
     p.set_defaults(func=cmd_list)
     return top
 

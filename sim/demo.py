@@ -1,24 +1,34 @@
 """``dse demo``: the main job on an embedded default.
 
-Two built-in sweeps over array shape (rows x cols in {16, 32, 64, 128, 256}) and dataflow (OS, WS,
-IS) on the ``edge-128`` preset: one LLaMA-2-7B decode step at 2K context (memory-bound) and the
-first PointPillars block on a KITTI pseudo-image (compute-bound). Then the number-format study
-(``sim.formats_study``): LLaMA-2-7B decode and prefill on equal-MAC arrays of every format-aware PE.
-Each sweep gets its PPA report; an index page links them.
+Built-in sweeps on the ``edge-128`` preset, each with its PPA report, and a landing page:
+
+- array shape (rows x cols in {16, 32, 64, 128, 256}) x dataflow (OS, WS, IS) for one LLaMA-2-7B
+  decode step at 2K context (memory-bound) and for the first PointPillars block on a KITTI
+  pseudo-image (compute-bound);
+- memory x batch: the DRAM presets (DDR4, LPDDR5X, GDDR6, HBM2E, HBM3; one device each) x decode
+  batch 1, 8, 32, ranked per token;
+- the number-format study (``sim.formats_study``): LLaMA-2-7B decode and prefill on equal-MAC
+  arrays of every format-aware PE.
 """
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 SIZES = [16, 32, 64, 128, 256]
 GRID = {"array.rows": SIZES, "array.cols": SIZES, "array.dataflow": ["os", "ws", "is"]}
+DECODE = {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 2048}
+MEMORIES = ["ddr4", "lpddr5x", "gddr6", "hbm2e", "hbm3"]
 SWEEPS = {
-    "llama-2-7b-decode": {"workload": {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 2048},
-                          "what": "LLaMA-2-7B, one decode step, batch 1, 2048-token context (all 32 layers + LM head)"},
+    "llama-2-7b-decode": {"workload": DECODE, "grid": GRID,
+                          "what": "LLaMA-2-7B, one decode step, batch 1, 2048-token context: array shape x dataflow"},
     "pointpillars-block1": {"workload": {"model": "pointpillars-kitti", "layers": ["block1.conv0", "block1.conv1"]},
-                            "what": "PointPillars (KITTI) backbone block 1: the stride-2 and the first stride-1 3x3 conv"},
+                            "grid": GRID,
+                            "what": "PointPillars (KITTI) backbone block 1 (stride-2 and first stride-1 3x3 conv): "
+                                    "array shape x dataflow"},
+    "llama-2-7b-memory-batch": {"workload": DECODE,
+                                "grid": {"dram.kind": MEMORIES, "workload.batch": [1, 8, 32]},
+                                "what": "LLaMA-2-7B decode at 2K context: DRAM kind x batch, per token"},
 }
 
 
@@ -26,7 +36,7 @@ def demo_specs() -> dict[str, dict]:
     """The built-in sweep specs, keyed by sweep name."""
     from sim.formats_study import study_specs
 
-    specs = {name: {"name": name, "config": "edge-128", "workload": s["workload"], "grid": GRID}
+    specs = {name: {"name": name, "config": "edge-128", "workload": s["workload"], "grid": s["grid"]}
              for name, s in SWEEPS.items()}
     return {**specs, **study_specs()}
 
@@ -39,21 +49,16 @@ def _describe(name: str) -> str:
 
 
 def run_demo(out_dir: str | Path = "reports/demo", n_jobs: int = -1, progress: bool = True) -> Path:
-    """Run the demo sweeps (cached under ``out_dir/sweeps``), write their reports and an index page."""
-    from sim.report import write_report
+    """Run the demo sweeps (cached under ``out_dir/sweeps``), write their reports and a landing page."""
+    from sim.report import write_index, write_report
     from sim.sweep import run_sweep
 
     out = Path(out_dir)
-    links = []
+    pages = []
     for name, spec in demo_specs().items():
         run_sweep(spec, out / "sweeps" / name, n_jobs=n_jobs, progress=progress)
-        page = write_report(out / "sweeps" / name, out / name, title=f"Demo: {_describe(name)}")
-        links.append(f'<li><a href="{name}/{page.name}">{html.escape(_describe(name))}</a></li>')
-    index = out / "index.html"
-    index.write_text("<!doctype html><meta charset=utf-8><title>accel-dse demo</title>"
-                     "<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>"
-                     "<h1>accel-dse demo</h1><p>Array shape (rows x cols in "
-                     f"{SIZES}) x dataflow (OS/WS/IS) on the <code>edge-128</code> preset, and the "
-                     "number formats side by side:</p>"
-                     f"<ul>{''.join(links)}</ul></body>")
-    return index
+        pages.append(write_report(out / "sweeps" / name, out / name, title=f"Demo: {_describe(name)}"))
+    intro = ("<p>Sweeps on the <code>edge-128</code> preset (128 x 128 weight-stationary array, 16 nm, 1 GHz, "
+             "4 MiB of SRAM, one DDR4-3200 channel unless swept). Each card links a PPA report; its numbers are "
+             "those of the best point by energy-delay product per work unit.</p>")
+    return write_index(out, pages, "accel-dse demo", intro)

@@ -1,7 +1,7 @@
 """The number-format study: LLaMA-2-7B decode and prefill on equal-MAC arrays of every format-aware PE.
 
-One sweep case per PE of ``sim.models.mac_pe.PE_UNITS`` on the ``edge-128`` preset (16 nm, 1 GHz,
-DDR4 at 25.6 GB/s, 4 MiB of SRAM):
+One sweep case per PE of the PE registry (``sim.models.pes``) on the ``edge-128`` preset (16 nm,
+1 GHz, DDR4 at 25.6 GB/s, 4 MiB of SRAM):
 
 - formats: the trace's W and KV in the PE's weight format, A and O in its activation format (so the
   W4A8 cases keep a 4-bit KV cache, "W4A8KV4"; attention runs on the same PEs);
@@ -10,17 +10,15 @@ DDR4 at 25.6 GB/s, 4 MiB of SRAM):
   way, and the same 128 elements of K per column per cycle.
 
 ``formats_table`` turns a finished sweep into the comparison the report shows: accuracy proxy
-(MiniLM output SQNR of the pair, ``workloads.minilm``), MAC area, energy per token, throughput per
-mm² and DRAM traffic per token.
+(MiniLM output SQNR of the trace's format pair, ``workloads.accuracy``), MAC area, energy per
+token, throughput per mm² and DRAM traffic per token.
 """
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 
-from sim.models.mac_pe import BLOCK_TERMS, PE_UNITS
+from sim.models.pes import PES, by_formats
 
 BASE = "edge-128"
 ARRAY_COLS, INT_ROWS = 128, 128
@@ -28,21 +26,17 @@ WORKLOADS = {
     "decode": {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 2048},
     "prefill": {"model": "llama-2-7b", "phase": "prefill", "batch": 1, "prompt": 512},
 }
-SETTING = {"int8xint8": "W8A8", "int4xint8": "W4A8", "dint4xint8": "W4A8", "int4xint4": "W4A4",
-           "mxfp4": "W4A4", "amxfp4": "W4A4"}
 
 
 def cases() -> dict[str, dict]:
     """Sweep cases, one per PE: its formats, accumulator, array shape and trace formats."""
-    from hw.generators import UNITS
-
     out = {}
-    for (w, a), unit in PE_UNITS.items():
-        block = unit in BLOCK_TERMS
-        out[unit] = {"mac.weight_format": w, "mac.act_format": a,
-                     "mac.acc_bits": 32 if block else UNITS[unit][1]["acc_bits"],
-                     "array.rows": INT_ROWS // 32 if block else INT_ROWS, "array.cols": ARRAY_COLS,
-                     "workload.formats": {"W": w, "KV": w, "A": a, "O": a}}
+    for pe in PES.values():
+        w, a = pe.weight_format, pe.act_format
+        out[pe.name] = {"mac.weight_format": w, "mac.act_format": a,
+                        "mac.acc_bits": 32 if pe.is_block else pe.rtl_params["acc_bits"],
+                        "array.rows": INT_ROWS // pe.macs_per_cycle, "array.cols": ARRAY_COLS,
+                        "workload.formats": {"W": w, "KV": w, "A": a, "O": a}}
     return out
 
 
@@ -53,29 +47,22 @@ def study_specs() -> dict[str, dict]:
             for phase, workload in WORKLOADS.items()}
 
 
-def tokens(workload: dict) -> int:
-    """Tokens one step of ``workload`` produces (decode) or consumes (prefill)."""
-    return workload.get("batch", 1) * (workload["prompt"] if workload["phase"] == "prefill" else 1)
-
-
 def formats_table(points: pd.DataFrame) -> pd.DataFrame:
-    """One row per format-aware point of a finished sweep (``sim.sweep.load_results`` rows)."""
-    from workloads.minilm import published_output_sqnr
-
-    sqnr = published_output_sqnr().set_index("pe")
+    """One row per format-aware point of a finished sweep (``sim.sweep.load_results`` rows of an LLM
+    workload, whose work unit is the token)."""
     rows = []
     for _, p in points[points["p.mac.weight_format"].notna()].iterrows():
-        unit = PE_UNITS[(p["p.mac.weight_format"], p["p.mac.act_format"])]
-        n = tokens(json.loads(p["point_json"])["workload"])
+        pe = by_formats(p["p.mac.weight_format"], p["p.mac.act_format"])
+        n = p["work_units"]
         rows.append({
-            "pe": unit, "setting": SETTING[unit],
-            "sqnr_db": sqnr.loc[unit, "sqnr_db_mean"],
-            "mac_area_um2": p["area_array_mm2"] * 1e6 / p["array_macs"],
+            "pe": pe.name, "setting": pe.setting,
+            "sqnr_db": p.get("accuracy_sqnr_db", float("nan")),
+            "mac_area_um2": p["area_array_mm2"] * 1e6 / p["peak_macs_per_cycle"],
             "array_mm2": p["area_array_mm2"],
-            "energy_per_token_mj": p["energy_pj"] * 1e-9 / n,
+            "energy_per_token_mj": p["energy_per_unit_pj"] * 1e-9,
             "mac_energy_per_token_mj": p["energy_mac_pj"] * 1e-9 / n,
-            "tokens_per_s_per_mm2": n / p["time_s"] / p["area_mm2"],
-            "tokens_per_s_per_array_mm2": n / p["time_s"] / p["area_array_mm2"],
+            "tokens_per_s_per_mm2": p["units_per_s_per_mm2"],
+            "tokens_per_s_per_array_mm2": p["units_per_s"] / p["area_array_mm2"],
             "dram_mb_per_token": (p["bytes_dram_read"] + p["bytes_dram_write"]) / n / 1e6,
             "utilization": p["utilization"],
         })

@@ -1,85 +1,71 @@
-"""PPA reports of a sweep: an HTML page with a summary table, PNG plots beside it, and CSVs.
+"""PPA reports of sweeps: an HTML page per sweep with plots and CSVs, and a landing page for several.
 
-``write_report(sweep_dir, out_dir)`` reads a sweep folder (``sweep.json`` + ``points/*.parquet`` or
-``results.parquet``, see ``sim.sweep``) and writes ``index.html``; the plots ``pareto.png``
-(energy vs latency, colour = area, Pareto front), ``utilization.png`` (per-op utilization of the
-Pareto points), ``energy_breakdown.png`` (energy by component) and, when one numeric parameter
-explains most of the latency, ``latency_vs_param.png``; and ``points.csv``, ``pareto.csv``,
-``ops.csv`` (per-op series of the Pareto points, long format) and ``basis.csv`` (the cited per-unit
-costs of the best-EDP point, so every number traces back to ``sim.tech``). Sweeps of format-aware
-PEs add the number-format section (``sim.report_formats``: ``formats_sqnr.png``, ``formats.csv``).
+``write_report(sweep_dir, out_dir)`` reads a sweep folder (``sim.sweep``) and writes into
+``out_dir``:
+
+- ``index.html``: what was swept, the plots, family sections, the design points ranked by
+  energy-delay product per work unit with their Pareto flags, where the time goes in the best
+  point, memory traffic per level, and where every number comes from (the model's formulas and
+  the cited per-unit costs of the best point);
+- plots (``sim.report_plots``): ``pareto.png`` (energy vs latency per work unit, colour = area),
+  ``bound.png`` (time per op kind, compute- or memory-bound), ``roofline.png``,
+  ``utilization.png`` (per layer), ``energy_breakdown.png`` (per component) and, when one numeric
+  parameter explains most of the latency, ``latency_vs_param.png``;
+- ``points.csv``, ``pareto.csv``, ``ops.csv`` (per-op series of the Pareto points), ``bound.csv``
+  (the best point's time by op kind) and ``basis.csv`` (its cited per-unit costs);
+- ``summary.json``: the headline numbers a landing page shows.
+
+The Pareto front is taken over the sweep's ``objectives`` (``sim.pareto``), within its
+``tolerance``. Energy components, memory levels, formulas and op kinds come from the results, and
+each family may add sections (``sim.models.Family.sections``), so a new family needs no change
+here. ``write_index`` writes the landing page of several reports: a thumbnail and the headline
+numbers of each.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+from sim import report_plots as plots
+from sim.errors import DSEError
+from sim.pareto import DEFAULT_TOLERANCE, METRICS, default_objectives, objective_front
 
-from sim.errors import DSEError  # noqa: E402
-from sim.report_formats import formats_section, has_formats  # noqa: E402
-
-MAX_UTIL_POINTS = 6
-MAX_BARS = 40
-MAX_NAMED = 8  # Pareto points numbered and named on the Pareto plot
-EXTREMES = 5  # best and worst EDP points added to the energy plot of a large sweep
 DOMINANT_SHARE = 0.5  # a parameter explaining this share of the log-latency variance gets its own plot
 MAX_LEVELS = 20  # ... if it has at most this many distinct values
 TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 ENERGY_UNITS = ((1.0, "J"), (1e-3, "mJ"), (1e-6, "µJ"), (1e-9, "nJ"))
-COMPONENT_COLOURS = {"mac": "#4c72b0", "vector": "#8172b3", "sram": "#55a868", "dram": "#c44e52",
-                     "leakage": "#937860"}
-FORMULAS = (
-    ("energy", "MACs × mac_pj + vector ops × vector_op_pj + SRAM bits × pJ/bit (per buffer, read/write) "
-               "+ DRAM bits × dram_pj_per_bit + PEs × pe_leakage_uw × time"),
-    ("area", "PEs × pe_area_um2 + SRAM buffers (sram_*_area_mm2) + vector lanes × vector_lane_area_um2"),
-)
-STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9}
+NEEDED = ("time_per_unit_s", "energy_per_unit_pj", "work_unit", "area_mm2", "op_kind", "op_bound", "model")
 
 
 class ReportError(DSEError):
     """The sweep folder is missing, unreadable or holds no finished points."""
 
 
-def pareto_front(df: pd.DataFrame, x: str, y: str) -> np.ndarray:
-    """Mask of the rows not dominated in (x, y), both minimized; exact ties are all kept; NaN rows are not.
-
-    Sort by (x, y); a row is dominated exactly when some row sorting strictly before its group of
-    equal (x, y) rows has y <= its y, i.e. when the running minimum of y before the group is <= y.
-    """
-    xs, ys = df[x].to_numpy(float), df[y].to_numpy(float)
-    valid = np.flatnonzero(np.isfinite(xs) & np.isfinite(ys))
-    order = valid[np.lexsort((ys[valid], xs[valid]))]
-    xo, yo = xs[order], ys[order]
-    new_group = np.ones(len(order), bool)
-    new_group[1:] = (xo[1:] != xo[:-1]) | (yo[1:] != yo[:-1])
-    group_start = np.maximum.accumulate(np.where(new_group, np.arange(len(order)), 0))
-    min_before = np.concatenate(([np.inf], np.minimum.accumulate(yo)))[group_start]
-    mask = np.zeros(len(xs), bool)
-    mask[order] = yo < min_before
-    return mask
-
-
 def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None = None) -> Path:
-    """Write the HTML report, plots and CSVs of the sweep in ``sweep_dir`` into ``out_dir``; return index.html."""
+    """Write the report of the sweep in ``sweep_dir`` into ``out_dir``; return its index.html."""
     sweep_dir, out = Path(sweep_dir), Path(out_dir)
     meta, df = _load(sweep_dir)
+    spec = meta["spec"]
     out.mkdir(parents=True, exist_ok=True)
+    objectives = spec.get("objectives") or default_objectives(df)
+    tolerance = spec.get("tolerance", DEFAULT_TOLERANCE)
+    missing = [METRICS[o].column for o in objectives if METRICS[o].column not in df.columns]
+    if missing:
+        raise ReportError(f"report: objectives {objectives} need columns {missing} that the points of {sweep_dir} "
+                          "do not have")
     params = [c for c in df.columns if c.startswith("p.")]
-    df["pareto"] = pareto_front(df, "time_s", "energy_pj")
-    df["label"] = _labels(df, params)
-    ranked = df.sort_values(["edp_js", "point"], ignore_index=True)
-    units = _units(df)
+    df["pareto"] = objective_front(df, objectives, tolerance)
+    df["label"] = _labels(df, params, spec)
+    ranked = df.sort_values(["edp_per_unit_js", "point"], ignore_index=True)
     best = ranked.iloc[0]
+    units = _units(df, objectives)
 
     scalar = [c for c in df.columns if c != "label" and not c.startswith("op_") and not c.endswith("_json")]
     df[scalar].to_csv(out / "points.csv", index=False)
@@ -87,23 +73,35 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
     _ops_long(df[df["pareto"]]).to_csv(out / "ops.csv", index=False)
     basis = pd.DataFrame(json.loads(best["basis_json"]), columns=["quantity", "value", "unit", "source"])
     basis.to_csv(out / "basis.csv", index=False)
+    where_time = _bound_table(best)
+    where_time.to_csv(out / "bound.csv", index=False)
 
-    with plt.rc_context(STYLE):
-        plots = {"pareto.png": _plot_pareto(df, units, out / "pareto.png"),
-                 "utilization.png": _plot_utilization(df, out / "utilization.png"),
-                 "energy_breakdown.png": _plot_energy(ranked, units, out / "energy_breakdown.png")}
-        formats_html = ""
-        if has_formats(df):
-            formats_html, formats_plots = formats_section(df, out, _table)
-            plots.update(formats_plots)
+    front = plots.spread(df[df["pareto"]].sort_values("time_per_unit_s"), plots.MAX_SERIES)
+    figures: dict[str, str] = {}
+    sections: list[str] = []  # HTML of the family sections, their figures included
+    with plt.rc_context(plots.STYLE):
+        figures["pareto.png"] = plots.pareto(df, units, out / "pareto.png")
+        figures["bound.png"] = plots.bound(front, out / "bound.png")
+        level = _roof_level(best)
+        if level:
+            figures["roofline.png"] = plots.roofline(best, level, out / "roofline.png")
+        if "op_utilization" in df.columns and df["peak_macs_per_cycle"].notna().all():
+            figures["utilization.png"] = plots.utilization(front, out / "utilization.png")
+        figures["energy_breakdown.png"] = plots.energy(ranked, units, out / "energy_breakdown.png")
         dominant = _dominant_param(df, params)
         if dominant:
-            plots["latency_vs_param.png"] = _plot_vs_param(df, *dominant, units, out / "latency_vs_param.png")
-        else:
-            (out / "latency_vs_param.png").unlink(missing_ok=True)  # stale from an earlier report
+            figures["latency_vs_param.png"] = plots.versus_param(df, *dominant, units, out / "latency_vs_param.png")
+        for section in _family_sections(df):
+            found = section(df, out, _table)
+            if found:
+                body, section_plots = found
+                sections.append(body + _figures(section_plots, section_plots))
+    for stale in {"roofline.png", "utilization.png", "latency_vs_param.png"} - set(figures):
+        (out / stale).unlink(missing_ok=True)
+    title = title or f"PPA report: {spec['name']}"
     page = out / "index.html"
-    page.write_text(_html(ranked, units, meta, params, basis, plots, title or f"PPA report: {meta['spec']['name']}",
-                          formats_html))
+    page.write_text(_html(ranked, units, meta, basis, where_time, figures, title, sections))
+    (out / "summary.json").write_text(json.dumps(_summary(ranked, units, title, meta), default=str))
     return page
 
 
@@ -125,24 +123,73 @@ def _load(sweep_dir: Path) -> tuple[dict, pd.DataFrame]:
     if df.empty:
         raise ReportError(f"report: {sweep_dir} has no finished points (expected results.parquet or "
                           "points/<key>.parquet of the points in sweep.json); run or resume the sweep first")
+    missing = [c for c in NEEDED if c not in df.columns]
+    if missing:
+        raise ReportError(f"report: the points in {sweep_dir} lack {', '.join(missing)} (written by an older "
+                          "version); run `dse sweep` again to recompute them")
     return meta, df
 
 
-def _labels(df: pd.DataFrame, params: list[str]) -> list[str]:
-    """Short point names: ``rows=8, cols=32`` (last dotted part of each parameter when that is unique)."""
-    if not params:
+def _labels(df: pd.DataFrame, params: list[str], spec: dict) -> list[str]:
+    """Short point names: the case label, then the other swept parameters (last dotted part of each
+    name when that is unique), e.g. ``dint4xint8, rows=8``; parameters a case sets are left out."""
+    from_cases = {f"p.{name}" for case in (spec.get("cases") or {}).values() for name in case}
+    shown = [p for p in params if p not in from_cases]
+    if not shown:
         return [f"point {p}" for p in df["point"]]
-    short = [p.rsplit(".", 1)[-1] for p in params]
-    names = short if len(set(short)) == len(short) else [p[2:] for p in params]
-    return [", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values)) for values in df[params].itertuples(index=False)]
+    short = [p.rsplit(".", 1)[-1] for p in shown]
+    names = short if len(set(short)) == len(short) else [p[2:] for p in shown]
+    return [", ".join(_value(v) if n == "case" else f"{n}={_value(v)}" for n, v in zip(names, values))
+            for values in df[shown].itertuples(index=False)]
+
+
+def _value(v) -> str:
+    """A parameter value for a label: numbers in short form, JSON mappings as k=v pairs."""
+    if isinstance(v, str) and v.startswith("{"):
+        try:
+            return "{" + ",".join(f"{k}={x}" for k, x in json.loads(v).items()) + "}"
+        except (ValueError, AttributeError):
+            return v
+    return fmt(v)
 
 
 def _ops_long(front: pd.DataFrame) -> pd.DataFrame:
-    cols = ["point", "op", "name", "kind", "cycles", "utilization", "energy_pj"]
-    frames = [pd.DataFrame({"point": r.point, "op": np.arange(len(r.op_name)), "name": r.op_name, "kind": r.op_kind,
-                            "cycles": r.op_cycles, "utilization": r.op_utilization, "energy_pj": r.op_energy_pj})
-              for r in front.itertuples()]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
+    series = [c for c in front.columns if c.startswith("op_")]
+    frames = [pd.DataFrame({"point": r["point"], "op": np.arange(len(r["op_name"])),
+                            **{c.removeprefix("op_"): r[c] for c in series}}) for _, r in front.iterrows()]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["point", "op"])
+
+
+def _bound_table(row: pd.Series) -> pd.DataFrame:
+    """Time, MACs and the memory-bound share of time per op kind of one point."""
+    ops = pd.DataFrame({"kind": row["op_kind"], "cycles": row["op_cycles"], "macs": row["op_macs"],
+                        "memory_bound": np.asarray(row["op_bound"]) == "memory"})
+    ops["memory_cycles"] = ops["cycles"] * ops["memory_bound"]
+    table = ops.groupby("kind", sort=False).agg(ops=("cycles", "size"), cycles=("cycles", "sum"), macs=("macs", "sum"),
+                                                memory_bound_cycles=("memory_cycles", "sum")).reset_index()
+    table["time_share"] = table["cycles"] / table["cycles"].sum()
+    table["memory_bound_share"] = table["memory_bound_cycles"] / table["cycles"].where(table["cycles"] > 0)
+    table["utilization"] = table["macs"] / (table["cycles"] * row["peak_macs_per_cycle"])
+    return table.drop(columns="memory_bound_cycles").sort_values("cycles", ascending=False, ignore_index=True)
+
+
+def _roof_level(row: pd.Series) -> str | None:
+    """The memory level with the lowest bandwidth roof that has per-op bytes, if any and if the point has a peak."""
+    levels = {m.group(1): row[c] for c in row.index if (m := re.fullmatch(r"roof_(\w+)_bytes_per_s", c))
+              and pd.notna(row[c]) and f"op_bytes_{m.group(1)}" in row.index}
+    if not levels or not np.isfinite(row.get("peak_macs_per_cycle", np.nan)):
+        return None
+    level = min(levels, key=levels.get)
+    return level if np.isfinite(levels[level]) else None
+
+
+def _family_sections(df: pd.DataFrame):
+    from sim.models import families
+
+    known = families()
+    for model in dict.fromkeys(df["model"]):
+        if model in known:
+            yield from known[model].sections
 
 
 def _unit(values: pd.Series, units) -> tuple[float, str]:
@@ -150,129 +197,21 @@ def _unit(values: pd.Series, units) -> tuple[float, str]:
     return next(((s, n) for s, n in units if values.abs().max() >= s), units[-1])
 
 
-def _units(df: pd.DataFrame) -> dict[str, tuple[float, str]]:
-    """One latency and one energy unit for the whole report."""
-    return {"time": _unit(df["time_s"], TIME_UNITS), "energy": _unit(df["energy_pj"] * 1e-12, ENERGY_UNITS)}
-
-
-def _wide(values: pd.Series) -> bool:
-    v = values[values > 0]
-    return len(v) > 1 and v.max() / v.min() > 20
-
-
-def _log_axis(ax, which: str, base: int = 10) -> None:
-    """Log scale on axis ``which`` with plain-number labels (1, 2, 5, 10, ... or powers of two)."""
-    getattr(ax, f"set_{which}scale")("log", base=base)
-    axis = getattr(ax, f"{which}axis")
-    if base == 10:
-        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
-    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    axis.set_minor_formatter(NullFormatter())
-
-
-def _spread(rows: pd.DataFrame, n: int) -> pd.DataFrame:
-    """At most ``n`` rows, evenly spaced (first and last included)."""
-    return rows if len(rows) <= n else rows.iloc[np.unique(np.linspace(0, len(rows) - 1, n).round().astype(int))]
-
-
-def _save(fig, path: Path) -> None:
-    fig.savefig(path, dpi=130, bbox_inches="tight")
-    plt.close(fig)
-
-
-def _plot_pareto(df: pd.DataFrame, units: dict, path: Path) -> str:
-    (ts, tu), (es, eu) = units["time"], units["energy"]
-    lat, energy = df["time_s"] / ts, df["energy_pj"] * 1e-12 / es
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    sc = ax.scatter(lat, energy, c=df["area_mm2"], cmap="viridis", s=36, edgecolor="k", linewidth=0.3, zorder=2)
-    front = df["pareto"].to_numpy()
-    order = np.argsort(lat[front].to_numpy(), kind="stable")
-    fx, fy = lat[front].iloc[order].to_numpy(), energy[front].iloc[order].to_numpy()
-    # the staircase bounding the dominated region, continued to the edges of the data
-    ax.step(np.r_[fx[0], fx, lat.max()], np.r_[energy.max(), fy, fy[-1]], where="post", color="crimson", lw=1.5,
-            zorder=1, label=f"Pareto front ({front.sum()} of {len(df)} points)")
-    ax.scatter(lat[front], energy[front], s=110, facecolor="none", edgecolor="crimson", lw=1.6, zorder=3)
-    if front.sum() <= MAX_NAMED:  # number the front points and name them in the legend
-        for i, (x, y, text) in enumerate(zip(fx, fy, df.loc[front, "label"].iloc[order]), 1):
-            ax.annotate(str(i), (x, y), xytext=(7, 5 if i % 2 else -14), textcoords="offset points", color="crimson", weight="bold")
-            ax.scatter([], [], marker=f"${i}$", color="crimson", s=60, label=text)
-    ax.set(xlabel=f"latency ({tu})", ylabel=f"energy ({eu})", title="Energy vs latency (colour: area)")
-    if _wide(lat):
-        _log_axis(ax, "x")
-    if _wide(energy):
-        _log_axis(ax, "y")
-    fig.colorbar(sc, ax=ax, label="area (mm²)")
-    ax.legend(loc="upper left", bbox_to_anchor=(0, -0.13), ncol=1 if df["label"].str.len().max() > 40 else 2,
-              fontsize=9, frameon=False)
-    ax.grid(alpha=0.3, which="both")
-    _save(fig, path)
-    return "Energy vs latency of every point, coloured by area; the Pareto front (minimum latency and energy) in red."
-
-
-def _plot_utilization(df: pd.DataFrame, path: Path) -> str:
-    front = df[df["pareto"]].sort_values("time_s")
-    shown = _spread(front, MAX_UTIL_POINTS)
-    kinds = list(dict.fromkeys(k for ks in shown["op_kind"] for k in ks))
-    colours = dict(zip(kinds, plt.get_cmap("tab10" if len(kinds) <= 10 else "tab20").colors))
-    fig, axes = plt.subplots(len(shown), 1, sharex=True, squeeze=False, figsize=(11, 1.2 + 1.6 * len(shown)))
-    for ax, row in zip(axes[:, 0], shown.itertuples()):
-        op_kinds = np.asarray(row.op_kind)
-        starts = np.flatnonzero(np.r_[True, op_kinds[1:] != op_kinds[:-1]])
-        for s, e in zip(starts, np.r_[starts[1:], len(op_kinds)]):
-            ax.axvspan(s - 0.5, e - 0.5, color=colours[op_kinds[s]], alpha=0.25, lw=0)
-        ax.step(np.arange(len(op_kinds)), 100 * np.asarray(row.op_utilization, float), where="mid", color="k", lw=1)
-        ax.set_ylim(0, 105)
-        ax.set_yticks([0, 50, 100])
-        ax.set_title(row.label, fontsize=9, loc="left", pad=3)
-        ax.grid(alpha=0.3, axis="y")
-    axes[-1, 0].set_xlabel("op index in the trace")
-    axes[-1, 0].xaxis.set_major_locator(MaxNLocator(integer=True))
-    fig.supylabel("utilization (%)")
-    subset = f", {len(shown)} of {len(front)} spread along the front" if len(shown) < len(front) else ""
-    fig.suptitle(f"Per-op utilization of the Pareto points{subset}\n(fastest first; background colour = op kind)")
-    fig.legend(handles=[Patch(color=colours[k], alpha=0.4, label=k) for k in kinds], loc="upper center",
-               ncol=min(len(kinds), 6), bbox_to_anchor=(0.5, 0.0), frameon=False)
-    fig.tight_layout()
-    _save(fig, path)
-    return ("Per-op utilization of the PE array at the Pareto points (vector and DMA ops leave the array idle); "
-            "all Pareto points' per-op series are in ops.csv.")
-
-
-def _plot_energy(ranked: pd.DataFrame, units: dict, path: Path) -> str:
-    """Horizontal stacked bars, best EDP on top; a large sweep shows the Pareto points and the EDP extremes."""
-    shown, note = ranked, ""
-    if len(ranked) > MAX_BARS:
-        front = _spread(ranked[ranked["pareto"]], MAX_BARS - 2 * EXTREMES)
-        picked = set(front.index) | set(ranked.index[:EXTREMES]) | set(ranked.index[-EXTREMES:])
-        shown = ranked.loc[sorted(picked)]
-        note = (f"\n{len(shown)} of {len(ranked)} points: the Pareto points and the {EXTREMES} best and "
-                f"{EXTREMES} worst by EDP")
-    comps = [c for c in COMPONENT_COLOURS if f"energy_{c}_pj" in shown.columns]
-    es, eu = units["energy"]
-    fig, ax = plt.subplots(figsize=(9, 1.6 + 0.3 * len(shown)))
-    y = np.arange(len(shown))
-    left = np.zeros(len(shown))
-    for comp in comps:
-        values = shown[f"energy_{comp}_pj"].fillna(0).to_numpy() * 1e-12 / es
-        ax.barh(y, values, left=left, color=COMPONENT_COLOURS[comp], label=comp, height=0.75)
-        left += values
-    labels = [f"{'★ ' if p else ''}{lab}" for p, lab in zip(shown["pareto"], shown["label"])]
-    ax.set_yticks(y, labels, fontsize=8 if len(shown) > 15 else 9)
-    ax.invert_yaxis()
-    ax.set(xlabel=f"energy ({eu})", title=f"Energy by component, sorted by EDP (★ = Pareto){note}")
-    ax.legend(title="component", loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.grid(alpha=0.3, axis="x")
-    _save(fig, path)
-    return "Energy by component per point, best energy-delay product on top."
+def _units(df: pd.DataFrame, objectives: list[str]) -> dict:
+    """One latency and one energy unit (per work unit), the work unit's name and the objectives."""
+    work = df["work_unit"].unique()
+    return {"time": _unit(df["time_per_unit_s"], TIME_UNITS),
+            "energy": _unit(df["energy_per_unit_pj"] * 1e-12, ENERGY_UNITS),
+            "work": work[0] if len(work) == 1 else "work unit",
+            "objectives": ", ".join(o.replace("_per_unit", f" per {work[0] if len(work) == 1 else 'unit'}")
+                                    .replace("_", " ") for o in objectives)}
 
 
 def _dominant_param(df: pd.DataFrame, params: list[str]) -> tuple[str, float] | None:
-    """The numeric parameter explaining the largest share (>= DOMINANT_SHARE) of the variance of log latency.
-
-    Only parameters with few levels (each value shared by several points) count: a continuous random
-    parameter would put every point in its own group and "explain" everything.
-    """
-    log_t = np.log(df["time_s"].clip(lower=1e-30))
+    """The numeric parameter explaining the largest share (>= DOMINANT_SHARE) of the variance of log latency
+    per work unit. Only parameters with few levels (each value shared by several points) count: a
+    continuous random parameter would put every point in its own group and "explain" everything."""
+    log_t = np.log(df["time_per_unit_s"].clip(lower=1e-30))
     total = ((log_t - log_t.mean()) ** 2).sum()
     best = None
     for p in params:
@@ -285,56 +224,62 @@ def _dominant_param(df: pd.DataFrame, params: list[str]) -> tuple[str, float] | 
     return best
 
 
-def _plot_vs_param(df: pd.DataFrame, param: str, share: float, units: dict, path: Path) -> str:
-    (ts, tu), (es, eu) = units["time"], units["energy"]
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
-    for ax, values, ylabel in ((axes[0], df["time_s"] / ts, f"latency ({tu})"),
-                               (axes[1], df["energy_pj"] * 1e-12 / es, f"energy ({eu})")):
-        ax.scatter(df[param], values, s=16, color="grey", alpha=0.6, label="all points")
-        best = values.groupby(df[param]).min()
-        ax.plot(best.index, best.to_numpy(), "o-", color="crimson", label=f"best at each {param[2:]}")
-        ax.set(xlabel=param[2:], ylabel=ylabel)
-        if df[param].min() > 0 and df[param].max() >= 4 * df[param].min():
-            _log_axis(ax, "x", base=2)
-        if _wide(values):
-            _log_axis(ax, "y")
-        ax.grid(alpha=0.3, which="both")
-    axes[0].legend()
-    fig.suptitle(f"Latency and energy vs {param[2:]} ({100 * share:.0f}% of the log-latency variance)")
-    fig.tight_layout()
-    _save(fig, path)
-    return f"Latency and energy vs {param[2:]}, the parameter that explains most of the latency."
-
-
-def _fmt(v) -> str:
-    """Numbers to 4 significant digits, thousands separators for large ones, scientific only for tiny ones."""
+def fmt(v, digits: int = 4) -> str:
+    """A number to ``digits`` significant digits; thousands separators once the integer part needs
+    all of them; scientific only for tiny values."""
     if not isinstance(v, (int, float, np.integer, np.floating)) or isinstance(v, (bool, np.bool_)):
         return str(v)
     if not np.isfinite(v):
         return ""
-    if abs(v) >= 1e4:
+    if abs(v) >= 10 ** digits:
         return f"{v:,.0f}"
-    return f"{v:.3e}" if 0 < abs(v) < 1e-3 else f"{v:.4g}"
+    return f"{v:.{digits - 1}e}" if 0 < abs(v) < 1e-3 else f"{v:.{digits}g}"
+
+
+def digits_needed(values, low: int = 4, high: int = 9) -> int:
+    """The fewest significant digits (``low`` to ``high``) that keep distinct values distinct."""
+    finite = [float(v) for v in values if isinstance(v, (int, float, np.number)) and np.isfinite(v)]
+    target = len({float(f"{v:.12g}") for v in finite})
+    return next((d for d in range(low, high) if len({fmt(v, d) for v in finite}) >= target), high)
 
 
 def _table(df: pd.DataFrame, row_class: pd.Series | None = None) -> str:
+    """An HTML table; each numeric column gets the digits that keep its distinct values apart."""
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    digits = [digits_needed(df[c]) if pd.api.types.is_numeric_dtype(df[c]) else 4 for c in df.columns]
     classes = row_class if row_class is not None else [""] * len(df)
-    body = "".join(f'<tr class="{cls}">' + "".join(f"<td>{html.escape(_fmt(v))}</td>" for v in row) + "</tr>"
-                   for cls, row in zip(classes, df.itertuples(index=False)))
+    body = "".join(f'<tr class="{cls}">' + "".join(f"<td>{html.escape(fmt(v, d))}</td>" for v, d in zip(row, digits))
+                   + "</tr>" for cls, row in zip(classes, df.itertuples(index=False)))
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _summary(ranked: pd.DataFrame, units: dict, params: list[str]) -> pd.DataFrame:
+def _points_table(ranked: pd.DataFrame, units: dict) -> pd.DataFrame:
     (ts, tu), (es, eu) = units["time"], units["energy"]
-    table = ranked[params].rename(columns=lambda p: p[2:])
-    table.insert(0, "#", range(1, len(ranked) + 1))
-    table[f"latency ({tu})"] = ranked["time_s"] / ts
-    table[f"energy ({eu})"] = ranked["energy_pj"] * 1e-12 / es
-    table[f"EDP ({eu}·{tu})"] = ranked["edp_js"] / (es * ts)
+    work = units["work"]
+    table = pd.DataFrame({"#": range(1, len(ranked) + 1), "point": ranked["label"]})
+    table[f"latency per {work} ({tu})"] = ranked["time_per_unit_s"] / ts
+    table[f"energy per {work} ({eu})"] = ranked["energy_per_unit_pj"] * 1e-12 / es
+    table[f"{work}s/s"] = ranked["units_per_s"]
+    table["latency per run (ms)"] = ranked["time_s"] * 1e3
     table["area (mm²)"] = ranked["area_mm2"]
-    table["utilization (%)"] = 100 * ranked["utilization"]
+    table["TOPS/W"] = ranked["tops_per_w"]
+    if ranked["utilization"].notna().any():
+        table["utilization (%)"] = 100 * ranked["utilization"]
+    table["memory-bound time (%)"] = 100 * ranked["memory_bound_share"]
+    if "accuracy_sqnr_db" in ranked.columns and ranked["accuracy_sqnr_db"].notna().any():
+        table["accuracy proxy (dB)"] = ranked["accuracy_sqnr_db"]
     table["Pareto"] = ranked["pareto"].map({True: "★", False: ""})
+    return table
+
+
+def _traffic_table(ranked: pd.DataFrame, units: dict) -> pd.DataFrame:
+    """Bytes moved per work unit at every memory level, for the Pareto points."""
+    front = ranked[ranked["pareto"]]
+    levels = [m.group(1) for c in ranked.columns if (m := re.fullmatch(r"bytes_(\w+)_read", c))]
+    table = pd.DataFrame({"point": front["label"]})
+    for level in levels:
+        for rw in ("read", "write"):
+            table[f"{level} {rw} (MB/{units['work']})"] = front[f"bytes_{level}_{rw}"] / front["work_units"] / 1e6
     return table
 
 
@@ -351,6 +296,19 @@ def _swept(spec: dict) -> str:
     return "; ".join(items) or "nothing"
 
 
+def _summary(ranked: pd.DataFrame, units: dict, title: str, meta: dict) -> dict:
+    """Headline numbers of a report, for the landing page."""
+    best = ranked.iloc[0]
+    (ts, tu), (es, eu) = units["time"], units["energy"]
+    work = units["work"]
+    return {"title": title, "name": meta["spec"]["name"], "points": len(ranked), "front": int(ranked["pareto"].sum()),
+            "objectives": units["objectives"], "best": best["label"],
+            "headline": {f"latency per {work}": f"{fmt(best['time_per_unit_s'] / ts)} {tu}",
+                         f"energy per {work}": f"{fmt(best['energy_per_unit_pj'] * 1e-12 / es)} {eu}",
+                         f"{work}s/s": fmt(best["units_per_s"]), "area": f"{fmt(best['area_mm2'])} mm²",
+                         "memory-bound time": f"{fmt(100 * best['memory_bound_share'], 3)} %"}}
+
+
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 80em; margin: 2em auto; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; font-size: 0.85em; margin: 1em 0; }
@@ -364,42 +322,100 @@ figcaption { color: #555; font-size: 0.9em; }
 code { background: #f5f5f5; padding: 0 0.2em; }
 .basis td { text-align: left; } .basis td:nth-child(2) { text-align: right; }
 .basis td:last-child { font-size: 0.85em; color: #444; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(22em, 1fr)); gap: 1.2em; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.8em; }
+.card h2 { font-size: 1.05em; margin: 0 0 0.5em; } .card img { width: 100%; }
+.card dl { font-size: 0.85em; }
 """
 
 
-def _html(ranked, units, meta, params, basis, plots, title, formats_html="") -> str:
+def _figures(figures: dict[str, str], names) -> str:
+    return "".join(f'<figure><img src="{n}" alt="{html.escape(figures[n])}"><figcaption>{html.escape(figures[n])}'
+                   f"</figcaption></figure>" for n in names if n in figures)
+
+
+def _html(ranked, units, meta, basis, where_time, figures, title, sections) -> str:
     spec = meta["spec"]
     config = spec["config"] if isinstance(spec["config"], str) else json.dumps(spec["config"])
     total = len(meta.get("points", ranked))
     partial = f" (incomplete: {len(ranked)} of {total} finished)" if len(ranked) < total else ""
-    imgs = "".join(f'<figure><img src="{name}" alt="{html.escape(cap)}"><figcaption>{html.escape(cap)}</figcaption>'
-                   f"</figure>" for name, cap in plots.items())
     best = ranked.iloc[0]
-    formulas = "".join(f"<li><b>{name}</b> = {html.escape(text)}</li>" for name, text in FORMULAS)
+    work = units["work"]
+    formulas = json.loads(best.get("formulas_json") or "{}")
+    formula_items = "".join(f"<li><b>{html.escape(k)}</b> = {html.escape(v)}</li>" for k, v in formulas.items())
+    models = ", ".join(dict.fromkeys(ranked["model"]))
     describe = {"Workload": f"<code>{html.escape(json.dumps(spec['workload']))}</code>",
-                "Base config": f"<code>{html.escape(config)}</code>"
-                + (f" ({html.escape(best['config_name'])})" if best["config_name"] != config else ""),
+                "Base config": f"<code>{html.escape(config)}</code> (model {html.escape(models)}"
+                + (f", {html.escape(best['config_name'])})" if best["config_name"] != config else ")"),
                 "Parameters swept": html.escape(_swept(spec)),
+                "Work unit": f"{html.escape(work)} ({fmt(best['work_units'])} per run of the trace)",
+                "Objectives": f"{html.escape(units['objectives'])} (ties within a relative "
+                              f"{spec.get('tolerance', DEFAULT_TOLERANCE):g})",
                 "Points": f"{len(ranked)}{partial}, {int(ranked['pareto'].sum())} on the Pareto front",
                 "Code version": f"<code>{html.escape(meta.get('code_version', 'unknown'))}</code>",
-                "Data": " ".join(f'<a href="{f}">{f}</a>' for f in ("points.csv", "pareto.csv", "ops.csv", "basis.csv"))}
+                "Data": " ".join(f'<a href="{f}">{f}</a>' for f in ("points.csv", "pareto.csv", "ops.csv",
+                                                                     "bound.csv", "basis.csv"))}
+    core = ("pareto.png", "energy_breakdown.png", "latency_vs_param.png")
+    time_figures = ("bound.png", "roofline.png", "utilization.png")
+    rows = ranked["pareto"].map({True: "pareto", False: ""})
+    where = where_time.assign(time_share=100 * where_time["time_share"],
+                              memory_bound_share=100 * where_time["memory_bound_share"],
+                              utilization=100 * where_time["utilization"])
+    where.columns = ["op kind", "ops", "cycles", "MACs", "time (%)", "memory-bound (%)", "utilization (%)"]
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{CSS}</style></head><body>
 <h1>{html.escape(title)}</h1>
 <dl>{''.join(f'<dt>{k}</dt><dd>{v}</dd>' for k, v in describe.items())}</dl>
-<h2>Plots</h2>{imgs}
-{formats_html}
-<h2>Design points, sorted by energy-delay product</h2>
-<p>★ = on the Pareto front of latency and energy (no other point is at least as fast and as frugal).</p>
-{_table(_summary(ranked, units, params), ranked["pareto"].map({True: "pareto", False: ""}))}
+<h2>Trade-offs</h2>{_figures(figures, core)}
+<h2>Design points, ranked by energy-delay product per {html.escape(work)}</h2>
+<p>★ = on the Pareto front of {html.escape(units['objectives'])}: no other point is at least as good in
+all of them and better in one (by more than the tolerance). Numbers carry the digits needed to tell
+different values apart.</p>
+{_table(_points_table(ranked, units), rows)}
+<h2>Where the time goes</h2>
+<p>Best point by energy-delay per {html.escape(work)}: {html.escape(best['label'])}. An op is memory-bound when
+moving its data takes longer than its compute.</p>
+{_table(where)}
+{_figures(figures, time_figures)}
+<h2>Memory traffic per {html.escape(work)} (Pareto points)</h2>
+{_table(_traffic_table(ranked, units))}
+{''.join(sections)}
 <h2>Where the numbers come from</h2>
-<p>Every energy and area number is a count from the simulator times a per-unit cost from the
-technology library (<code>sim/tech</code>), summed over the ops of the trace:</p>
-<ul>{formulas}</ul>
-<p>Per-unit costs of the best point by EDP ({html.escape(best['label'])}), each with its citation and the
+<p>Every number is a count from the simulator times a per-unit cost from the technology library
+(<code>sim/tech</code>), summed over the ops of the trace, as the model states:</p>
+<ul>{formula_items}</ul>
+<p>Per-unit costs of the best point ({html.escape(best['label'])}), each with its citation and the
 scaling applied to it (also in <a href="basis.csv">basis.csv</a>; other points differ where their parameters change
 a per-unit cost, e.g. buffer size, operand width or technology node):</p>
 <div class="basis">{_table(basis)}</div>
 </body></html>
 """
+
+
+def write_index(out_dir: str | Path, pages: list[Path], title: str, intro: str = "") -> Path:
+    """A landing page in ``out_dir`` linking reports (each a ``write_report`` index.html): a Pareto
+    thumbnail and the headline numbers of each. ``intro`` is HTML put under the title."""
+    out = Path(out_dir)
+    cards = []
+    for page in pages:
+        summary = json.loads((page.parent / "summary.json").read_text())
+        link = page.relative_to(out).as_posix()
+        thumb = (page.parent / "pareto.png").relative_to(out).as_posix()
+        numbers = {"points": f"{summary['points']}, {summary['front']} on the Pareto front",
+                   "objectives": summary["objectives"], "best": summary["best"], **summary["headline"]}
+        cards.append(f'<div class="card"><h2><a href="{html.escape(link)}">{html.escape(summary["title"])}</a></h2>'
+                     f'<a href="{html.escape(link)}"><img src="{html.escape(thumb)}" alt="Pareto plot of '
+                     f'{html.escape(summary["name"])}"></a><dl>'
+                     + "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(str(v))}</dd>" for k, v in numbers.items())
+                     + "</dl></div>")
+    index = out / "index.html"
+    index.write_text(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>{CSS}</style></head><body>
+<h1>{html.escape(title)}</h1>
+{intro}
+<div class="cards">{''.join(cards)}</div>
+</body></html>
+""")
+    return index

@@ -1,4 +1,4 @@
-"""Reports: the Pareto mask against brute force, a report of a hand-built sweep folder, errors, a real sweep."""
+"""Reports: a hand-built sweep folder, digits, errors, real sweeps (shapes, formats, batch, DRAM kinds)."""
 
 import itertools
 import json
@@ -10,58 +10,44 @@ import pandas as pd
 import pytest
 
 from sim.errors import DSEError
-from sim.report import pareto_front, write_report
+from sim.pareto import objective_front
+from sim.report import digits_needed, fmt, write_index, write_report
 
-PNGS = ("pareto.png", "utilization.png", "energy_breakdown.png")
+PNGS = ("pareto.png", "bound.png", "roofline.png", "utilization.png", "energy_breakdown.png")
 KINDS = ["elementwise", "gemm", "softmax", "kv_read", "gemm"]
 BASIS = [{"quantity": "mac_pj", "value": 0.41, "unit": "pJ", "source": "horowitz2014:int_mult_8_pj x scaling"},
          {"quantity": "dram_pj_per_bit", "value": 15.0, "unit": "pJ/bit", "source": "dram_typical:ddr4"}]
-
-
-def brute_pareto(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    ok = np.isfinite(x) & np.isfinite(y)
-    return np.array([ok[i] and not any(ok[j] and x[j] <= x[i] and y[j] <= y[i] and (x[j] < x[i] or y[j] < y[i])
-                                       for j in range(len(x))) for i in range(len(x))])
-
-
-@pytest.mark.parametrize("seed", range(30))
-def test_pareto_front_matches_brute_force(seed):
-    rng = np.random.default_rng(seed)
-    n = int(rng.integers(1, 80))
-    if seed % 3 == 0:  # many exact ties and duplicates
-        x, y = rng.integers(0, 5, n).astype(float), rng.integers(0, 5, n).astype(float)
-    else:
-        x, y = rng.lognormal(size=n), rng.lognormal(size=n)
-    if seed % 5 == 0:
-        x[rng.integers(0, n)] = np.nan
-    mask = pareto_front(pd.DataFrame({"x": x, "y": y}), "x", "y")
-    assert mask.dtype == bool and (mask == brute_pareto(x, y)).all()
-
-
-def test_pareto_front_edge_cases():
-    df = pd.DataFrame({"x": [1.0, 1.0, 2.0, 0.5, 3.0], "y": [1.0, 1.0, 0.5, 2.0, 0.5]})
-    assert pareto_front(df, "x", "y").tolist() == [True, True, True, True, False]
-    assert pareto_front(df.iloc[:0], "x", "y").tolist() == []
+OBJECTIVES = ["latency_per_unit", "energy_per_unit", "area"]
 
 
 def _row(i: int, rows: int, dataflow: str, kb: int) -> dict:
-    """One result row shaped like ``sim.point.evaluate_point``'s, with a latency/energy trade-off."""
+    """One result row shaped like ``sim.point.evaluate_point``'s, with a latency/energy/area trade-off;
+    a new energy component ("noc") and op kind appear as a new family's would."""
     rng = np.random.default_rng(i)
     time_s = 1e-3 * 64 / rows * (1.3 if dataflow == "ws" else 1.0) * (1 + 0.05 * rng.random())
     parts = {"mac": 2e8 * (1 + 0.1 * rng.random()), "vector": 1e6, "sram": 1e7 * kb / 16,
-             "dram": 3e9 * 16 / kb, "leakage": 5e7 * rows / 64 * time_s / 1e-3}
-    util = [1.0, min(1.0, 16 / rows), 0.8, np.nan, min(1.0, 8 / rows)]
+             "dram": 3e9 * 16 / kb, "leakage": 5e7 * rows / 64 * time_s / 1e-3, "noc": 4e7}
+    cycles = [100 * (j + 1) * 64 // rows for j in range(len(KINDS))]
+    units, energy = 4.0, sum(parts.values())
     return {"point": i, "key": f"k{i:04d}", "p.array.rows": rows, "p.array.dataflow": dataflow, "p.sram.ifmap_kb": kb,
-            "config_name": "synthetic", "cycles": time_s * 1e9, "compute_cycles": time_s * 8e8,
-            "stall_cycles": time_s * 2e8, "time_s": time_s, "macs": 1e9, "energy_pj": sum(parts.values()),
+            "model": "systolic", "config_name": "synthetic", "cycles": time_s * 1e9, "compute_cycles": time_s * 8e8,
+            "stall_cycles": time_s * 2e8, "time_s": time_s, "macs": 1e9, "energy_pj": energy,
             "bytes_sram_read": 1e6, "bytes_sram_write": 5e5, "bytes_dram_read": 2e6, "bytes_dram_write": 1e5,
-            **{f"energy_{k}_pj": v for k, v in parts.items()}, "utilization": 0.3, "area_mm2": 0.1 * rows + 0.01 * kb,
-            "area_array_mm2": 0.1 * rows, "area_sram_ifmap_mm2": 0.01 * kb, "edp_js": sum(parts.values()) * 1e-12 * time_s,
-            "op_name": [f"op{j}" for j in range(len(KINDS))], "op_kind": KINDS,
-            "op_cycles": [100.0 * (j + 1) for j in range(len(KINDS))], "op_utilization": util,
-            "op_energy_pj": [10.0 * (j + 1) for j in range(len(KINDS))],
+            **{f"energy_{k}_pj": v for k, v in parts.items()}, "utilization": 0.3, "peak_macs_per_cycle": rows * 64.0,
+            "clock_hz": 1e9, "roof_dram_bytes_per_s": 25.6e9, "area_mm2": 0.1 * rows + 0.01 * kb,
+            "area_array_mm2": 0.1 * rows, "area_sram_ifmap_mm2": 0.01 * kb, "edp_js": energy * 1e-12 * time_s,
+            "memory_bound_share": 0.25, "work_unit": "token", "work_units": units, "time_per_unit_s": time_s / units,
+            "energy_per_unit_pj": energy / units, "edp_per_unit_js": energy * 1e-12 * time_s / units**2,
+            "units_per_s": units / time_s, "tops": 2e9 / time_s / 1e12, "tops_per_w": 2e9 / (energy * 1e-12) / 1e12,
+            "units_per_s_per_mm2": units / time_s / (0.1 * rows + 0.01 * kb),
+            "op_name": [f"L{j // 2}.op{j}" for j in range(len(KINDS))], "op_kind": KINDS,
+            "op_layer": [j // 2 for j in range(len(KINDS))], "op_cycles": cycles,
+            "op_macs": [0, 64 * rows * 80, 0, 0, 64 * rows * 10], "op_utilization": [0.0, 0.8, 0.0, 0.0, 0.1],
+            "op_bound": ["compute", "compute", "compute", "memory", "memory"],
+            "op_energy_pj": [10.0 * (j + 1) for j in range(len(KINDS))], "op_bytes_dram": [0, 4096, 0, 8192, 2e5],
             "point_json": json.dumps({"config": {"array": {"rows": rows}}, "workload": {"model": "toy"}}),
-            "basis_json": json.dumps([{**b, "value": b["value"] * (1 + i / 100)} for b in BASIS])}
+            "basis_json": json.dumps([{**b, "value": b["value"] * (1 + i / 100)} for b in BASIS]),
+            "formulas_json": json.dumps({"energy": "MACs x mac_pj + DRAM bits x dram_pj_per_bit"})}
 
 
 def make_sweep(folder, grid: dict) -> pd.DataFrame:
@@ -72,7 +58,8 @@ def make_sweep(folder, grid: dict) -> pd.DataFrame:
     for i in range(len(df)):
         df.iloc[[i]].to_parquet(folder / "points" / f"{df['key'][i]}.parquet", index=False)
     df.to_parquet(folder / "results.parquet", index=False)
-    spec = {"name": "toy", "config": "edge-32", "workload": {"model": "toy"}, "grid": grid, "random": None}
+    spec = {"name": "toy", "config": "edge-32", "workload": {"model": "toy"}, "grid": grid, "random": None,
+            "tolerance": 1e-3}
     points = [[i, df["key"][i], c] for i, c in enumerate(combos)]
     (folder / "sweep.json").write_text(json.dumps({"spec": spec, "code_version": "0.0.0+test", "points": points}))
     return df
@@ -93,16 +80,19 @@ def test_report_of_hand_built_sweep(tmp_path):
     page = write_report(tmp_path / "sw", tmp_path / "rep", title="Toy report")
     out = tmp_path / "rep"
     text = page.read_text()
-    front = pareto_front(df, "time_s", "energy_pj")
+    front = objective_front(df, OBJECTIVES, 1e-3)
+    assert 0 < front.sum() < len(df)
     assert page == out / "index.html" and "<title>Toy report</title>" in text
     assert "http" not in text and "<script" not in text  # self-contained
     for name in (*PNGS, "latency_vs_param.png"):
         assert f'<img src="{name}"' in text
     check_pngs(out, (*PNGS, "latency_vs_param.png"))
     assert text.count('<tr class="pareto">') == front.sum() and "0.0.0+test" in text and "Where the numbers come from" in text
-    assert "latency (ms)" in text and "energy (mJ)" in text and "array.dataflow" in text
+    assert "latency per token (ms)" in text and "energy per token (µJ)" in text and "rows=8, dataflow=os" in text
+    assert "latency per token, energy per token, area" in text and "MACs x mac_pj" in text  # objectives, formulas
     rows = re.findall(r'<tr class="(?:pareto)?"><td>(\d+)</td>', text)
-    assert [int(r) for r in rows] == list(range(1, len(df) + 1))
+    assert [int(r) for r in rows][:len(df)] == list(range(1, len(df) + 1))
+    assert "dram read (MB/token)" in text  # memory levels come from the result columns
 
     points = pd.read_csv(out / "points.csv")
     assert points["key"].tolist() == df["key"].tolist()
@@ -112,11 +102,31 @@ def test_report_of_hand_built_sweep(tmp_path):
     assert pareto["key"].tolist() == df["key"][front].tolist()
     ops = pd.read_csv(out / "ops.csv")
     assert len(ops) == front.sum() * len(KINDS) and set(ops["point"]) == set(df["point"][front])
-    assert ops["kind"].tolist()[:len(KINDS)] == KINDS and ops["utilization"].isna().sum() == front.sum()
-    best = df.loc[df["edp_js"].idxmin()]
+    assert ops["kind"].tolist()[:len(KINDS)] == KINDS and set(ops["bound"]) == {"compute", "memory"}
+    best = df.loc[df["edp_per_unit_js"].idxmin()]
     basis = pd.read_csv(out / "basis.csv")
     assert basis.to_dict("records") == json.loads(best["basis_json"])
+    bound = pd.read_csv(out / "bound.csv").set_index("kind")
+    assert bound["ops"].sum() == len(KINDS) and bound.loc["kv_read", "memory_bound_share"] == 1.0
+    assert bound["time_share"].sum() == pytest.approx(1.0)
     assert "horowitz2014:int_mult_8_pj" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["points"] == len(df) and summary["front"] == front.sum()
+
+
+def test_energy_components_come_from_the_data():
+    from sim.report_plots import energy_components
+
+    df = pd.DataFrame([_row(0, 8, "os", 16)])
+    assert energy_components(df) == ["mac", "vector", "sram", "dram", "leakage", "noc"]
+
+
+def test_digits_tell_near_values_apart():
+    assert fmt(1.0) == "1" and fmt(123456.7) == "123,457" and fmt(0.0001234) == "1.234e-04"
+    assert digits_needed([1.0, 1.0001, 2.0]) == 5
+    assert {fmt(v, digits_needed([1.0, 1.0001])) for v in (1.0, 1.0001)} == {"1", "1.0001"}
+    assert digits_needed([1.0, 1.0 + 1e-14]) == 4  # float noise does not count
+    assert digits_needed([123456.7, 123456.8]) == 7
 
 
 def test_report_of_large_and_incomplete_sweep(tmp_path):
@@ -179,10 +189,63 @@ def test_report_of_format_study_compares_formats(tmp_path):
     assert (table["sqnr_db"] == sqnr[table.index]).all()
     points = pd.read_csv(tmp_path / "rep" / "points.csv").set_index("p.case")
     assert table["mac_area_um2"].to_dict() == pytest.approx(
-        (points["area_array_mm2"] * 1e6 / points["array_macs"]).to_dict())
-    assert (points["array_macs"] == 128 * 128).all()  # equal-MAC arrays
+        (points["area_array_mm2"] * 1e6 / points["peak_macs_per_cycle"]).to_dict())
+    assert (points["peak_macs_per_cycle"] == 128 * 128).all()  # equal-MAC arrays
+    # accuracy is an objective: the most accurate PE is on the front, not only the cheapest one
+    assert points.loc["int8xint8", "pareto"] and points.loc["int4xint4", "pareto"]
+    assert points["pareto"].sum() >= 3
     # 4-bit weights move about half the bytes of INT8 ones; block scales add their share
     traffic = table["dram_mb_per_token"]
     assert 0.45 < traffic["int4xint8"] / traffic["int8xint8"] < 0.55
     assert traffic["int4xint4"] < traffic["mxfp4"] < traffic["amxfp4"]
     assert table.loc["int4xint4", "mac_area_um2"] < table.loc["int8xint8", "mac_area_um2"]
+
+
+def test_batch_sweep_ranks_designs_per_token(tmp_path):
+    """Batch 32 does 32 tokens a step: per token it is faster and cheaper than batch 1, so it leads the
+    ranking and batch 1 is off the Pareto front although its step is the shortest."""
+    from sim.sweep import run_sweep
+
+    spec = {"name": "batch", "config": "edge-128",
+            "workload": {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 2048},
+            "grid": {"workload.batch": [1, 8, 32]}}
+    df = run_sweep(spec, tmp_path / "sw", n_jobs=1, progress=False).set_index("p.workload.batch")
+    assert (df["work_units"] == df.index).all() and (df["work_unit"] == "token").all()
+    assert df["time_per_unit_s"].to_dict() == pytest.approx((df["time_s"] / df.index).to_dict())
+    assert df.loc[1, "time_s"] < df.loc[32, "time_s"]  # per step, batch 1 is fastest ...
+    assert df.loc[32, "time_per_unit_s"] < df.loc[8, "time_per_unit_s"] < df.loc[1, "time_per_unit_s"]  # ... not per token
+    assert df.loc[32, "energy_per_unit_pj"] < df.loc[1, "energy_per_unit_pj"] / 5  # weights shared, KV caches not
+    text = write_report(tmp_path / "sw", tmp_path / "rep").read_text()
+    points = pd.read_csv(tmp_path / "rep" / "points.csv").set_index("p.workload.batch")
+    assert points["pareto"].to_dict() == {1: False, 8: False, 32: True}
+    first = re.search(r'<tr class="pareto"><td>1</td><td>([^<]*)</td>', text)
+    assert first and first.group(1) == "batch=32" and "latency per token (ms)" in text
+
+
+def test_dram_kind_sweep_changes_bandwidth_and_energy(tmp_path):
+    from sim.sweep import run_sweep
+
+    spec = {"name": "memories", "config": "edge-128",
+            "workload": {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 2048, "num_layers": 2},
+            "grid": {"dram.kind": ["ddr4", "lpddr5x", "hbm3"]}}
+    df = run_sweep(spec, tmp_path / "sw", n_jobs=1, progress=False).set_index("p.dram.kind")
+    assert df["roof_dram_bytes_per_s"].to_dict() == pytest.approx({"ddr4": 25.6e9, "lpddr5x": 68.264e9, "hbm3": 819.2e9})
+    bits = (df["bytes_dram_read"] + df["bytes_dram_write"]) * 8
+    assert (df["energy_dram_pj"] / bits).to_dict() == pytest.approx({"ddr4": 15.0, "lpddr5x": 4.5, "hbm3": 3.59})
+    assert df.loc["hbm3", "time_s"] < df.loc["lpddr5x", "time_s"] < df.loc["ddr4", "time_s"]
+    write_report(tmp_path / "sw", tmp_path / "rep")
+    basis = pd.read_csv(tmp_path / "rep" / "basis.csv").set_index("quantity")
+    assert "jedec_" in basis.loc["dram_bandwidth_gbs", "source"]
+
+
+def test_landing_page_links_reports_with_thumbnails_and_headlines(tmp_path):
+    pages = []
+    for name, rows in (("small", [8, 16]), ("large", [32, 64])):
+        make_sweep(tmp_path / name, {**GRID, "array.rows": rows})
+        pages.append(write_report(tmp_path / name, tmp_path / "out" / name))
+    index = write_index(tmp_path / "out", pages, "Two sweeps", "<p>intro</p>")
+    text = index.read_text()
+    assert index == tmp_path / "out" / "index.html" and "<p>intro</p>" in text
+    for name in ("small", "large"):
+        assert f'href="{name}/index.html"' in text and f'<img src="{name}/pareto.png"' in text
+    assert text.count('class="card"') == 2 and "latency per token" in text and "on the Pareto front" in text
