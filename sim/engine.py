@@ -33,26 +33,32 @@ def _batch(trace: Trace, kind: str) -> tuple[np.ndarray, OpBatch]:
                          trace.payloads)
 
 
-def _checked(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> dict[str, np.ndarray]:
+def _check_shapes(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> None:
     where = f"model {model.name!r}, op kind {batch.kind!r}"
     for col in required:
         if col not in out:
             raise ModelError(f"{where}: evaluate returned no {col!r}; a model returns {', '.join(required)} "
                              "for every op (see sim.models)")
-    checked = {}
+    n = len(batch)
     for col, values in out.items():
-        values = np.asarray(values)
-        if values.shape != (len(batch),):
-            raise ModelError(f"{where}: column {col!r} has shape {values.shape}; allowed: ({len(batch)},), one "
-                             "value per op")
-        if col in required or col.startswith("energy_"):
-            bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
-            if bad.size:
-                i = bad[0]
-                raise ModelError(f"{where}: op {batch.ids[i]} ({batch.names[i]!r}) {col} = {values[i]}; "
-                                 "allowed: a finite number >= 0")
-        checked[col] = values
-    return checked
+        shape = values.shape if isinstance(values, np.ndarray) else np.shape(values)
+        if shape != (n,):
+            raise ModelError(f"{where}: column {col!r} has shape {shape}; allowed: ({n},), one value per op")
+
+
+def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], required: tuple[str, ...]) -> None:
+    """Required columns finite and >= 0 for every op; energies too where a kind gives them (NaN elsewhere)."""
+    for col, values in costs.items():
+        if col in required:
+            bad = not (np.isfinite(values).all() and (values >= 0).all())
+        elif col.startswith("energy_"):
+            bad = bool(np.isinf(values).any() or (values < 0).any())
+        else:
+            continue
+        if bad:
+            i = np.flatnonzero(~np.isfinite(values) | (values < 0) if col in required else np.isinf(values) | (values < 0))[0]
+            raise ModelError(f"model {model.name!r}, op {trace.column('id')[i]} ({trace.column('name')[i]!r}) of kind "
+                             f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: a finite number >= 0")
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
@@ -68,10 +74,14 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     costs: dict[str, np.ndarray] = {}
     for kind in trace.kinds():
         rows, batch = _batch(trace, kind)
-        for col, values in _checked(model, batch, model.evaluate(batch), required).items():
+        out = model.evaluate(batch)
+        _check_shapes(model, batch, out, required)
+        for col, values in out.items():
             if col not in costs:
-                costs[col] = np.full(n, np.nan) if values.dtype.kind in "fiub" else np.full(n, None, object)
+                numeric = np.asarray(values).dtype.kind in "fiub"
+                costs[col] = np.full(n, np.nan) if numeric else np.full(n, None, object)
             costs[col][rows] = values
+    _check_values(model, trace, costs, required)
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them
         columns[col] = costs.pop(col)

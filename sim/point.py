@@ -3,10 +3,11 @@
 ``point_key`` hashes the canonical point together with the code version, so cached results are
 reused exactly when nothing that could change them has changed. ``evaluate_point`` runs it and
 returns one flat row: the point's parameters (``p.<name>``), the family (``model``) and config
-name, the totals of ``Result.totals`` (per-work-unit metrics included), the per-op series as lists
-(``op_*``: name, kind, layer, cycles, MACs, utilization, bound, energy, and the bytes of every
-memory level that has a bandwidth roof) and JSON provenance (``point_json``, ``basis_json``,
-``formulas_json``). This row is the unit sweeps store and reports read.
+name, the totals of ``Result.totals`` except the per-work-unit metrics (``sim.result.work_metrics``
+derives those when a sweep's rows are read), the per-op series as lists (``op_*``: name, kind,
+layer, cycles, MACs, bound, energy, and the bytes of every memory level that has a bandwidth roof)
+and JSON provenance (``point_json``, ``basis_json``, ``formulas_json``). This row is the unit
+sweeps store and reports read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from sim.engine import run
 from sim.models import build_model
 
 OP_SERIES = {"op_name": "name", "op_kind": "kind", "op_layer": "layer", "op_cycles": "cycles", "op_macs": "macs",
-             "op_utilization": "utilization", "op_bound": "bound", "op_energy_pj": "energy_pj"}
+             "op_bound": "bound", "op_energy_pj": "energy_pj"}
 _SOURCE_ROOTS = ("sim", "workloads")
 
 
@@ -73,7 +74,7 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     row: dict[str, Any] = {f"p.{k}": flat_param(v) for k, v in (params or {}).items()}
     row["model"] = config.model
     row["config_name"] = config.name
-    row.update(result.totals)
+    row.update(result.stored_totals())
     columns = result.columns
     for col, src in OP_SERIES.items():
         if src in columns:

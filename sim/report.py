@@ -85,7 +85,7 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
         level = _roof_level(best)
         if level:
             figures["roofline.png"] = plots.roofline(best, level, out / "roofline.png")
-        if "op_utilization" in df.columns and df["peak_macs_per_cycle"].notna().all():
+        if df["peak_macs_per_cycle"].notna().all():
             figures["utilization.png"] = plots.utilization(front, out / "utilization.png")
         figures["energy_breakdown.png"] = plots.energy(ranked, units, out / "energy_breakdown.png")
         dominant = _dominant_param(df, params)
@@ -154,9 +154,14 @@ def _value(v) -> str:
 
 
 def _ops_long(front: pd.DataFrame) -> pd.DataFrame:
+    """The per-op series of some points, one row per op, with each op's utilization."""
     series = [c for c in front.columns if c.startswith("op_")]
-    frames = [pd.DataFrame({"point": r["point"], "op": np.arange(len(r["op_name"])),
-                            **{c.removeprefix("op_"): r[c] for c in series}}) for _, r in front.iterrows()]
+    frames = []
+    for _, r in front.iterrows():
+        ops = pd.DataFrame({"point": r["point"], "op": np.arange(len(r["op_name"])),
+                            **{c.removeprefix("op_"): r[c] for c in series}})
+        ops["utilization"] = ops["macs"] / (ops["cycles"] * r["peak_macs_per_cycle"]).where(ops["cycles"] > 0)
+        frames.append(ops)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["point", "op"])
 
 

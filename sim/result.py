@@ -29,6 +29,22 @@ SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_
 DEFAULT_WORK = {"unit": "run", "count": 1}
 
 
+WORK_METRICS = ("time_per_unit_s", "energy_per_unit_pj", "edp_per_unit_js", "units_per_s", "tops", "tops_per_w",
+                "units_per_s_per_mm2")
+
+
+def work_metrics(t) -> dict:
+    """Per-work-unit metrics (``WORK_METRICS``) from totals: a dict of numbers or a DataFrame of rows
+    (sweeps derive them from the stored totals instead of storing them)."""
+    count, time_s, energy_j = t["work_units"], t["time_s"], t["energy_pj"] * 1e-12
+    with np.errstate(divide="ignore", invalid="ignore"):
+        units_per_s = np.divide(count, time_s)
+        return {"time_per_unit_s": time_s / count, "energy_per_unit_pj": t["energy_pj"] / count,
+                "edp_per_unit_js": energy_j / count * time_s / count, "units_per_s": units_per_s,
+                "tops": np.divide(2 * t["macs"], time_s) / 1e12, "tops_per_w": np.divide(2 * t["macs"], energy_j) / 1e12,
+                "units_per_s_per_mm2": units_per_s / t["area_mm2"]}
+
+
 @dataclass
 class Result:
     """Per-op costs as numpy ``columns`` (and as the ``ops`` DataFrame, built on first use), their
@@ -78,20 +94,15 @@ class Result:
         t["edp_js"] = t["energy_pj"] * 1e-12 * t["time_s"]
         memory_bound = c["bound"] == "memory"
         t["memory_bound_share"] = float(np.sum(c["cycles"][memory_bound])) / t["cycles"] if t["cycles"] else 0.0
-        unit, count = self.work
-        time_s, energy_j = t["time_s"], t["energy_pj"] * 1e-12
-        t["work_unit"], t["work_units"] = unit, count
-        t["time_per_unit_s"] = time_s / count
-        t["energy_per_unit_pj"] = t["energy_pj"] / count
-        t["edp_per_unit_js"] = energy_j / count * time_s / count
-        t["units_per_s"] = count / time_s if time_s else np.inf
-        t["tops"] = 2 * t["macs"] / time_s / 1e12 if time_s else np.inf
-        t["tops_per_w"] = 2 * t["macs"] / energy_j / 1e12 if energy_j else np.inf
-        t["units_per_s_per_mm2"] = t["units_per_s"] / t["area_mm2"]
+        t["work_unit"], t["work_units"] = self.work
         accuracy = self.meta.get("accuracy")
         if accuracy:
             t["accuracy_sqnr_db"] = float(accuracy["sqnr_db"])
-        return t
+        return {**t, **work_metrics(t)}
+
+    def stored_totals(self) -> dict[str, float | str]:
+        """The totals without those ``work_metrics`` derives (what a sweep stores per point)."""
+        return {k: v for k, v in self.totals.items() if k not in WORK_METRICS}
 
     def basis_table(self) -> pd.DataFrame:
         """The cited per-unit costs behind every energy and area number (value, unit, source)."""

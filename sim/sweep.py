@@ -52,6 +52,7 @@ from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error
 from sim.pareto import DEFAULT_TOLERANCE, METRICS
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
+from sim.result import work_metrics
 from sim.validation import Strict, fields_at, one_line
 
 PARAM_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
@@ -317,8 +318,9 @@ def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, das
 
 
 def _assemble(points_dir: Path, points: list) -> pd.DataFrame:
-    """The finished points in point order; index and ``p.*`` columns come from the current spec,
-    since one cached row may serve several points (or the same point under another spec)."""
+    """The finished points in point order, with their per-work-unit metrics; index and ``p.*``
+    columns come from the current spec, since one cached row may serve several points (or the
+    same point under another spec)."""
     order = pd.DataFrame([{"point": i, "key": k, **{f"p.{n}": flat_param(v) for n, v in params.items()}}
                           for i, k, params in points])
     files = [points_dir / f"{k}.parquet" for k in order["key"].unique()]
@@ -327,7 +329,8 @@ def _assemble(points_dir: Path, points: list) -> pd.DataFrame:
         return order.iloc[:0]
     rows = pa.concat_tables(tables, promote_options="permissive").to_pandas()
     rows = rows.drop(columns=[c for c in rows.columns if c == "point" or c.startswith("p.")])
-    return order.merge(rows, on="key", how="inner")
+    table = order.merge(rows, on="key", how="inner")
+    return table.assign(**work_metrics(table))
 
 
 def load_results(out_dir: str | Path) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from sim.errors import ConfigError, UnsupportedOpError
+from sim.errors import ConfigError
 from sim.models.pes import PE, by_formats
 from sim.numerics.storage import FORMATS
 from sim.tech import TechLibrary, TechValue
@@ -62,13 +62,13 @@ class FormatPE:
             raise ConfigError(f"mac.acc_bits: got {self.acc_bits}; allowed: >= {product} "
                               f"(the {self.unit} product width)")
 
-    def check_operands(self, weight_side: str, act_side: str, op: str) -> None:
-        """Raise UnsupportedOpError unless the PE's ports take an op's operand formats ('' = unset)."""
+    def misfit(self, weight_side: str, act_side: str) -> str | None:
+        """Why the PE's ports do not take operands in these formats ('' = unset), or None."""
         for side, fmt in (("weight", weight_side), ("activation", act_side)):
             accepts = self.pe.accepts(side)
             if fmt and fmt not in accepts:
-                raise UnsupportedOpError(f"{op}: {side} operand in {fmt!r} does not fit the {self.unit} PE's "
-                                         f"{side} port; allowed: {', '.join(accepts)}")
+                return f"{side} operand in {fmt!r} does not fit the {self.unit} PE's {side} port; allowed: {', '.join(accepts)}"
+        return None
 
     def _operand_register_bits(self) -> float:
         return sum(FORMATS[f][0] + FORMATS[f][1] / FORMATS[f][2] for f in (self.weight_format, self.act_format))

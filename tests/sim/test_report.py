@@ -42,7 +42,7 @@ def _row(i: int, rows: int, dataflow: str, kb: int) -> dict:
             "units_per_s_per_mm2": units / time_s / (0.1 * rows + 0.01 * kb),
             "op_name": [f"L{j // 2}.op{j}" for j in range(len(KINDS))], "op_kind": KINDS,
             "op_layer": [j // 2 for j in range(len(KINDS))], "op_cycles": cycles,
-            "op_macs": [0, 64 * rows * 80, 0, 0, 64 * rows * 10], "op_utilization": [0.0, 0.8, 0.0, 0.0, 0.1],
+            "op_macs": [0, 64 * rows * 80, 0, 0, 64 * rows * 10],
             "op_bound": ["compute", "compute", "compute", "memory", "memory"],
             "op_energy_pj": [10.0 * (j + 1) for j in range(len(KINDS))], "op_bytes_dram": [0, 4096, 0, 8192, 2e5],
             "point_json": json.dumps({"config": {"array": {"rows": rows}}, "workload": {"model": "toy"}}),

@@ -67,6 +67,7 @@ from sim.tech import TechLibrary, TechValue
 VECTOR_KINDS = ("softmax", "elementwise")
 DMA_KINDS = ("kv_append", "kv_read")
 BUFFERS = ("ifmap", "filter", "ofmap")
+ELEMENT_BITS = {name: bits_per_element(name) for name in FORMATS}  # storage bits, scale shares included
 
 
 def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
@@ -169,20 +170,24 @@ class SystolicArray:
         """Reject ops whose operands do not fit the PE's ports (format PE) or are wider than them (generic MAC)."""
         w_fmts, a_fmts = batch.formats[w_operand], batch.formats["A"]
         for w, a in set(zip(w_fmts, a_fmts)):
-            i = int(np.flatnonzero((w_fmts == w) & (a_fmts == a))[0])
-            op = f"model {self.name!r}, op {batch.ids[i]} ({batch.names[i]!r})"
-            if self.pe is not None:
-                self.pe.check_operands(w, a, op)
-                continue
-            if self.config.mode == "scalesim":
-                continue
-            port = self.config.mac.operand_bits
-            for side, fmt in (("weight", w), ("activation", a)):
-                if fmt and FORMATS[fmt][0] > port:
-                    raise UnsupportedOpError(
-                        f"{op}: {side} operand in {fmt!r} ({FORMATS[fmt][0]}-bit elements) is wider than the "
-                        f"MAC's {port}-bit ports (mac.operand_bits); allowed: elements of at most {port} bits "
+            problem = self._misfit(w, a)
+            if problem:
+                i = int(np.flatnonzero((w_fmts == w) & (a_fmts == a))[0])
+                raise UnsupportedOpError(f"model {self.name!r}, op {batch.ids[i]} ({batch.names[i]!r}): {problem}")
+
+    def _misfit(self, weight_side: str, act_side: str) -> str | None:
+        """Why operands in these formats ('' = unset) cannot run on the PE, or None."""
+        if self.pe is not None:
+            return self.pe.misfit(weight_side, act_side)
+        if self.config.mode == "scalesim":
+            return None
+        port = self.config.mac.operand_bits
+        for side, fmt in (("weight", weight_side), ("activation", act_side)):
+            if fmt and FORMATS[fmt][0] > port:
+                return (f"{side} operand in {fmt!r} ({FORMATS[fmt][0]}-bit elements) is wider than the MAC's "
+                        f"{port}-bit ports (mac.operand_bits); allowed: elements of at most {port} bits "
                         f"(quantize the workload with workload.formats, or widen mac.operand_bits)")
+        return None
 
     def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
         """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, the PE's format
@@ -194,7 +199,8 @@ class SystolicArray:
             default = float(self.config.mac.operand_bits)
         else:
             default = bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
-        return np.array([bits_per_element(f) if f else default for f in fmts])
+        table = {**ELEMENT_BITS, "": default}
+        return np.array([table[f] for f in fmts])
 
     def _gemm(self, batch: OpBatch) -> dict[str, np.ndarray]:
         c, formats = self.config, batch.formats
