@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from sim.formats_study import formats_table, study_specs
+from sim.models.pes import PES
 from sim.numerics import bits_per_element, fake_quantize
 from sim.sweep import run_sweep
 from sim.tech import TechLibrary
@@ -77,7 +78,7 @@ sqnr
 
 # %%
 tech = TechLibrary.load(45)
-units = ["int8xint8", "int4xint8", "dint4xint8", "int4xint4", "mxfp4", "amxfp4"]
+units = list(PES)  # the PE registry
 macs = pd.DataFrame({"unit": units,
                      "area per MAC (µm²)": [tech.entries[f"rtl_mac_{u}_um2"]["value"] for u in units],
                      "energy per MAC (pJ)": [tech.entries[f"rtl_mac_{u}_pj"]["value"] for u in units]})

@@ -21,9 +21,14 @@ class WorkloadError(DSEError):
     """A workload name or parameter is unknown or out of range."""
 
 
+def field_message(field: str, value, allowed: str) -> str:
+    """The one-line form of every validation failure: field, offending value, what is allowed."""
+    return f"{field}: got {value!r}; allowed: {allowed}"
+
+
 def field_error(field: str, value, allowed: str, cls=ConfigError) -> DSEError:
-    """Build the one-line message every validation uses: field, offending value, what is allowed."""
-    return cls(f"{field}: got {value!r}; allowed: {allowed}")
+    """A ``cls`` error with the one-line ``field_message`` (configs, sweep specs, workloads, traces)."""
+    return cls(field_message(field, value, allowed))
 
 
 class NumericsError(DSEError):

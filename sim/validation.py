@@ -1,7 +1,8 @@
 """Strict schemas and the one-line error form shared by configs, sweep specs and workloads.
 
-Every validation failure the user sees reads ``FIELD: got VALUE; allowed: WHAT`` (see
-``sim.errors.field_error``). ``one_line`` rewrites pydantic's report into that form: the first
+Every validation failure the user sees reads ``FIELD: got VALUE; allowed: WHAT``
+(``sim.errors.field_message``; workload checks raise it through ``field_error``). ``one_line``
+rewrites pydantic's report into that form: the first
 error, the number of further ones, and pydantic's wording ("Input should be a valid integer")
 replaced by what is allowed ("an integer"). ``Strict`` is the base of every schema: unknown keys
 are errors, instances are frozen, and values are not coerced (``true`` is not 1, ``"8"`` is not 8).
@@ -12,6 +13,8 @@ from __future__ import annotations
 from typing import get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+from sim.errors import field_message
 
 # pydantic error type -> what is allowed, in the project's words
 ALLOWED = {
@@ -62,7 +65,7 @@ def one_line(exc: ValidationError, prefix: str, keys_at=None, skip: int = 0) -> 
     elif first["type"] == "missing":
         msg = f"{field}: missing (required)"
     else:
-        msg = f"{field}: got {first.get('input')!r}; allowed: {allowed(first)}"
+        msg = field_message(field, first.get("input"), allowed(first))
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"{prefix}: {msg}{more}"
 
