@@ -15,6 +15,7 @@ import numpy as np
 
 from hw.adapters import adapter
 
+
 def dot_product_stream(unit, weight: np.ndarray, act: np.ndarray, dot_products: int = 8,
                        seed: int = 0) -> dict[str, np.ndarray]:
     """Inputs of ``unit`` computing ``dot_products`` random (output channel, token) dot products."""

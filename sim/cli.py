@@ -53,8 +53,8 @@ def cmd_run(args) -> None:
     from sim.engine import run
     from sim.models import build_model
 
-    config = load_config(args.config, _key_values(args.set, "--set"))
-    result = run(_load_trace(args), build_model(config))
+    model = build_model(load_config(args.config, _key_values(args.set, "--set")))
+    result = run(_load_trace(args), model)
     ops = result.ops
     if args.ops:
         print(ops.to_string(index=False))
@@ -69,7 +69,7 @@ def cmd_run(args) -> None:
     t = result.totals
     utilization = "" if t["utilization"] != t["utilization"] else f", utilization {100 * t['utilization']:.3g} %"
     unit, count = t["work_unit"], t["work_units"]
-    print(f"\n{config.name}: {t['time_s'] * 1e3:.4g} ms, {t['energy_pj'] * 1e-9:.4g} mJ, {t['cycles']:.0f} cycles"
+    print(f"\n{model.name}: {t['time_s'] * 1e3:.4g} ms, {t['energy_pj'] * 1e-9:.4g} mJ, {t['cycles']:.0f} cycles"
           f"{utilization}, area {t['area_mm2']:.4g} mm2; {100 * t['memory_bound_share']:.3g} % of the time "
           f"memory-bound")
     print(f"per {unit} ({count:g} per run): {t['time_per_unit_s'] * 1e3:.4g} ms, {t['energy_per_unit_pj'] * 1e-9:.4g} mJ; "

@@ -18,7 +18,7 @@ import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from sim.errors import ConfigError
-from sim.validation import Strict, fields_at, one_line
+from sim.validation import Strict, one_line
 
 if TYPE_CHECKING:
     from sim.tech import TechValue
@@ -56,8 +56,7 @@ class DramConfig(Strict):
     @model_validator(mode="after")
     def _one_bandwidth(self) -> DramConfig:
         if self.channels is not None and self.bandwidth_gbs is not None:
-            raise ConfigError(f"dram.channels: got {self.channels} together with dram.bandwidth_gbs "
-                              f"{self.bandwidth_gbs}; allowed: one of the two (bandwidth_gbs replaces the preset)")
+            raise ValueError("channels or bandwidth_gbs, not both (bandwidth_gbs replaces the preset)")
         return self
 
     def bandwidth_gbs_value(self, tech) -> TechValue:
@@ -127,17 +126,18 @@ def load_config(source: str | Path | dict, overrides: dict[str, Any] | None = No
     from sim import models
 
     raw = apply_overrides(raw_config(source), overrides)
-    where = f"config {raw.get('name') or (raw.get('model', 'mapping') if isinstance(source, dict) else source)}"
+    name = raw.get("name") if isinstance(raw.get("name"), str) else None
+    where = f"config {name or (raw.get('model') if isinstance(raw.get('model'), str) else 'mapping') if isinstance(source, dict) else name or source}"
     known = models.families()
     model = raw.get("model")
-    if model not in known:
+    if not isinstance(model, str) or model not in known:
         got = "missing (required)" if model is None else f"got {model!r}"
         raise ConfigError(f"{where}: model: {got}; allowed: {', '.join(known)}")
     try:
         return _union(models.version).validate_python(raw)
     except ValidationError as exc:
         schema = known[model].config
-        message = one_line(exc, where, lambda loc: fields_at(schema, loc), skip=1)
+        message = one_line(exc, where, schema, skip=1)
         raise ConfigError(message + _other_family(exc, model, known)) from None
 
 

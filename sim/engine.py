@@ -2,8 +2,9 @@
 
 The engine knows no family. It hands the ops of each kind, with their dims, formats and payloads
 (``sim.models.OpBatch``), to ``model.evaluate``; checks the returned columns against the protocol
-of ``sim.models`` (a required column that is missing, non-finite or negative is a ``ModelError``,
-never 0); and adds, per op, utilization against ``model.peak_macs_per_cycle`` and the bound
+of ``sim.models`` (a required column that is missing, non-finite, negative or, for cycles and
+MACs, fractional, a cost column given as NaN, and a column named like one the engine computes are
+each a ``ModelError``, never a silent 0); and adds, per op, utilization against ``model.peak_macs_per_cycle`` and the bound
 classification: ``memory`` when the op's transfer time alone (``memory_cycles``, else its stall
 cycles) exceeds its compute cycles, else ``compute``. A single unit executes ops in trace order,
 so each op starts when the previous one ends (multi-unit systems are composed in ``sim.system``).
@@ -16,10 +17,11 @@ import pandas as pd
 
 from sim.errors import ModelError, UnsupportedOpError
 from sim.models import OpBatch
-from sim.result import IDENTITY, Result
+from sim.result import ENERGY, IDENTITY, Result
 from sim.trace import Trace
 
 REQUIRED = ("cycles", "compute_cycles", "stall_cycles", "macs")
+RESERVED = (*IDENTITY, "start_cycle", "end_cycle", "time_s", "utilization", "bound", "energy_pj", "energy_per_unit_pj")
 
 
 def required_columns(model) -> tuple[str, ...]:
@@ -33,7 +35,8 @@ def _batch(trace: Trace, kind: str) -> tuple[np.ndarray, OpBatch]:
                          trace.payloads)
 
 
-def _check_shapes(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> None:
+def _check_batch(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> None:
+    """Every required column present, none reserved, one value per op."""
     where = f"model {model.name!r}, op kind {batch.kind!r}"
     for col in required:
         if col not in out:
@@ -41,24 +44,28 @@ def _check_shapes(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -
                              "for every op (see sim.models)")
     n = len(batch)
     for col, values in out.items():
+        if col in RESERVED:
+            raise ModelError(f"{where}: evaluate returned {col!r}, which the engine computes; allowed: other names")
         shape = values.shape if isinstance(values, np.ndarray) else np.shape(values)
         if shape != (n,):
             raise ModelError(f"{where}: column {col!r} has shape {shape}; allowed: ({n},), one value per op")
 
 
-def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], required: tuple[str, ...]) -> None:
-    """Required columns finite and >= 0 for every op; energies too where a kind gives them (NaN elsewhere)."""
+def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict[str, np.ndarray],
+                  required: tuple[str, ...]) -> None:
+    """Cost columns finite and >= 0 wherever a kind gives them (required ones: every op), cycle and MAC
+    counts whole numbers."""
     for col, values in costs.items():
-        if col in required:
-            bad = not (np.isfinite(values).all() and (values >= 0).all())
-        elif col.startswith("energy_"):
-            bad = bool(np.isinf(values).any() or (values < 0).any())
-        else:
+        if not (col in required or col == "memory_cycles" or ENERGY.fullmatch(col)):
             continue
-        if bad:
-            i = np.flatnonzero(~np.isfinite(values) | (values < 0) if col in required else np.isinf(values) | (values < 0))[0]
+        ok = given[col] & np.isfinite(values) & (values >= 0)
+        if col in REQUIRED:
+            ok &= values == np.floor(values)
+        if not (ok == given[col]).all():
+            i = np.flatnonzero(ok != given[col])[0]
+            allowed = "a whole number >= 0" if col in REQUIRED else "a finite number >= 0"
             raise ModelError(f"model {model.name!r}, op {trace.column('id')[i]} ({trace.column('name')[i]!r}) of kind "
-                             f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: a finite number >= 0")
+                             f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
@@ -72,16 +79,22 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     n = len(trace)
     required = required_columns(model)
     costs: dict[str, np.ndarray] = {}
+    given: dict[str, np.ndarray] = {}  # which ops a column was returned for (NaN elsewhere)
     for kind in trace.kinds():
         rows, batch = _batch(trace, kind)
         out = model.evaluate(batch)
-        _check_shapes(model, batch, out, required)
+        _check_batch(model, batch, out, required)
         for col, values in out.items():
+            numeric = np.asarray(values).dtype.kind in "fiub"
             if col not in costs:
-                numeric = np.asarray(values).dtype.kind in "fiub"
                 costs[col] = np.full(n, np.nan) if numeric else np.full(n, None, object)
+                given[col] = np.zeros(n, bool)
+            elif numeric != (costs[col].dtype != object):
+                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
+                                 "kinds and not for others; allowed: one type per column")
             costs[col][rows] = values
-    _check_values(model, trace, costs, required)
+            given[col][rows] = True
+    _check_values(model, trace, costs, given, required)
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them
         columns[col] = costs.pop(col)
@@ -94,7 +107,7 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     memory = costs.pop("memory_cycles", np.full(n, np.nan))
     memory = np.where(np.isnan(memory), columns["stall_cycles"], memory)  # kinds that did not give it
     columns["bound"] = np.where(memory > compute, "memory", "compute")
-    energy = sorted(c for c in costs if c.startswith("energy_"))
+    energy = sorted(c for c in costs if ENERGY.fullmatch(c))
     columns.update({c: np.nan_to_num(costs.pop(c)) for c in energy})  # a kind without a component spends 0 on it
     columns["energy_pj"] = np.sum([columns[c] for c in energy], axis=0) if energy else np.zeros(n)
     columns.update(costs)
@@ -113,4 +126,5 @@ def run(trace: Trace, model) -> Result:
     timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
     identity = {c: columns.pop(c) for c in IDENTITY}
     return Result({**identity, **timing, **columns}, model.area(), model.basis, model.clock_hz,
-                  model.peak_macs_per_cycle, tuple(model.memory_levels), dict(model.formulas), dict(trace.meta))
+                  model.peak_macs_per_cycle, tuple(model.memory_levels), dict(model.formulas), dict(trace.meta),
+                  tuple(getattr(model, "summed_columns", ())), tuple(getattr(model, "op_series", ())))

@@ -48,8 +48,8 @@ def study_specs() -> dict[str, dict]:
 
 
 def formats_table(points: pd.DataFrame) -> pd.DataFrame:
-    """One row per format-aware point of a finished sweep (``sim.sweep.load_results`` rows of an LLM
-    workload, whose work unit is the token)."""
+    """One row per format-aware point of a finished sweep (``sim.sweep.load_results`` rows); "token"
+    in the column names stands for the sweep's work unit (tokens for LLM workloads)."""
     rows = []
     for _, p in points[points["p.mac.weight_format"].notna()].iterrows():
         pe = by_formats(p["p.mac.weight_format"], p["p.mac.act_format"])

@@ -1,7 +1,8 @@
 """Objectives and Pareto fronts over sweep results.
 
 ``METRICS`` names the quantities a sweep may rank designs by (its ``objectives``): each is a
-column of the result rows (``sim.point``) and a goal, ``min`` or ``max``. The default objectives
+column of the result rows (``sim.point``) and a goal, ``min`` or ``max``; families may add their
+own (``metrics()``). The default objectives
 are latency and energy per work unit and area, plus the accuracy proxy where every point has one
 and it differs between points (``default_objectives``).
 
@@ -53,6 +54,16 @@ DEFAULT_TOLERANCE = 1e-3
 _BLOCK_CELLS = 1 << 22  # comparisons per numpy block
 
 
+def metrics() -> dict[str, Metric]:
+    """``METRICS`` and the metrics registered families add (``sim.models.Family.metrics``)."""
+    from sim.models import families
+
+    known = dict(METRICS)
+    for family in families().values():
+        known.update(family.metrics)
+    return known
+
+
 def default_objectives(df) -> list[str]:
     """The default objectives, plus accuracy when every point has an accuracy proxy and they differ."""
     column = METRICS["accuracy"].column
@@ -74,9 +85,10 @@ def pareto_front(df, *columns: str, maximize: tuple[str, ...] = (), tolerance: f
 
 
 def objective_front(df, objectives: list[str], tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
-    """``pareto_front`` over named ``METRICS``."""
-    metrics = [METRICS[name] for name in objectives]
-    return pareto_front(df, *(m.column for m in metrics), maximize=tuple(m.column for m in metrics if m.goal == "max"),
+    """``pareto_front`` over named metrics (``metrics()``)."""
+    known = metrics()
+    chosen = [known[name] for name in objectives]
+    return pareto_front(df, *(m.column for m in chosen), maximize=tuple(m.column for m in chosen if m.goal == "max"),
                         tolerance=tolerance)
 
 

@@ -5,7 +5,8 @@ reused exactly when nothing that could change them has changed. ``evaluate_point
 returns one flat row: the point's parameters (``p.<name>``), the family (``model``) and config
 name, the totals of ``Result.totals`` except the per-work-unit metrics (``sim.result.work_metrics``
 derives those when a sweep's rows are read), the per-op series as lists (``op_*``: name, kind,
-layer, cycles, MACs, bound, energy, and the bytes of every memory level that has a bandwidth roof)
+layer, cycles, MACs, bound, energy, the bytes of every memory level that has a bandwidth roof,
+and the family's own ``op_series``)
 and JSON provenance (``point_json``, ``basis_json``, ``formulas_json``). This row is the unit
 sweeps store and reports read.
 """
@@ -13,7 +14,10 @@ sweeps store and reports read.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import os
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -49,9 +53,34 @@ def canonical_point(config: str | Path | dict, overrides: dict[str, Any], worklo
 
 
 def point_key(point: dict) -> str:
-    """Stable hash of a canonical point and the code version."""
-    blob = json.dumps({"point": point, "code": code_version()}, sort_keys=True, default=str)
+    """Stable hash of a canonical point, the code version and the source of its family when the
+    family is not built in (so editing a plug-in family invalidates its cached points)."""
+    model = point["config"].get("model")
+    blob = json.dumps({"point": point, "code": code_version(), "family": _family_source(model if isinstance(model, str)
+                                                                                          else "")},
+                      sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:20]
+
+
+def _family_source(name: str) -> str:
+    """A digest of a plug-in family's config and model source ('' for built-in or unknown families);
+    where the source cannot be read (a class typed into an interpreter), a value unique to this
+    process, so that nothing cached by another process is reused for it."""
+    from sim.models import BUILTIN, families
+
+    family = families().get(name)
+    return "" if family is None or name in BUILTIN else _digest(family.config, family.model)
+
+
+@lru_cache(maxsize=64)
+def _digest(*objects) -> str:
+    digest = hashlib.sha256()
+    for obj in objects:
+        try:
+            digest.update(inspect.getsource(obj).encode())
+        except (OSError, TypeError):
+            digest.update(f"{id(obj)}-{os.getpid()}-{time.time_ns()}".encode())
+    return digest.hexdigest()[:12]
 
 
 @lru_cache(maxsize=32)
@@ -70,15 +99,17 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     """Run one canonical point; return its flat result row (see module docstring)."""
     config = load_config(point["config"])
     trace = _trace(json.dumps(point["workload"], sort_keys=True))
-    result = run(trace, build_model(config))
+    model = build_model(config)
+    result = run(trace, model)
     row: dict[str, Any] = {f"p.{k}": flat_param(v) for k, v in (params or {}).items()}
     row["model"] = config.model
-    row["config_name"] = config.name
+    row["config_name"] = model.name
     row.update(result.stored_totals())
     columns = result.columns
     for col, src in OP_SERIES.items():
-        if src in columns:
-            row[col] = columns[src].tolist()
+        row[col] = columns[src].tolist()
+    for src in result.op_series:
+        row[f"op_{src}"] = columns[src].tolist()
     for level in result.memory_levels:
         if level.bytes_per_cycle is not None:
             row[f"op_bytes_{level.name}"] = (columns[f"bytes_{level.name}_read"]

@@ -35,7 +35,7 @@ import pandas as pd
 
 from sim import report_plots as plots
 from sim.errors import DSEError
-from sim.pareto import DEFAULT_TOLERANCE, METRICS, default_objectives, objective_front
+from sim.pareto import DEFAULT_TOLERANCE, default_objectives, metrics, objective_front
 
 DOMINANT_SHARE = 0.5  # a parameter explaining this share of the log-latency variance gets its own plot
 MAX_LEVELS = 20  # ... if it has at most this many distinct values
@@ -56,10 +56,7 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
     out.mkdir(parents=True, exist_ok=True)
     objectives = spec.get("objectives") or default_objectives(df)
     tolerance = spec.get("tolerance", DEFAULT_TOLERANCE)
-    missing = [METRICS[o].column for o in objectives if METRICS[o].column not in df.columns]
-    if missing:
-        raise ReportError(f"report: objectives {objectives} need columns {missing} that the points of {sweep_dir} "
-                          "do not have")
+    _check_comparable(df, objectives, sweep_dir)
     params = [c for c in df.columns if c.startswith("p.")]
     df["pareto"] = objective_front(df, objectives, tolerance)
     df["label"] = _labels(df, params, spec)
@@ -105,6 +102,21 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
     return page
 
 
+def _check_comparable(df: pd.DataFrame, objectives: list[str], sweep_dir: Path) -> None:
+    """One work unit over all points, and every objective known for every point."""
+    work = sorted(df["work_unit"].unique())
+    if len(work) > 1:
+        raise ReportError(f"report: work_unit: got {work} in {sweep_dir}; allowed: one work unit per sweep (per-unit "
+                          "metrics of different units do not compare; split the sweep)")
+    known = metrics()
+    for name in objectives:
+        column = known[name].column if name in known else None
+        lacking = int(df[column].isna().sum()) if column in df.columns else len(df)
+        if lacking:
+            raise ReportError(f"report: objectives: got {name!r}, unknown for {lacking} of {len(df)} points of "
+                              f"{sweep_dir}; allowed: metrics every point has (see sim.pareto.metrics())")
+
+
 def _load(sweep_dir: Path) -> tuple[dict, pd.DataFrame]:
     """The sweep's ``sweep.json`` and its finished points (``sim.sweep.load_results``), or a one-line ReportError."""
     from sim.sweep import load_results
@@ -125,8 +137,8 @@ def _load(sweep_dir: Path) -> tuple[dict, pd.DataFrame]:
                           "points/<key>.parquet of the points in sweep.json); run or resume the sweep first")
     missing = [c for c in NEEDED if c not in df.columns]
     if missing:
-        raise ReportError(f"report: the points in {sweep_dir} lack {', '.join(missing)} (written by an older "
-                          "version); run `dse sweep` again to recompute them")
+        raise ReportError(f"report: points of {sweep_dir}: got no {', '.join(missing)}; allowed: points written by "
+                          "this version (run `dse sweep` again to recompute them)")
     return meta, df
 
 

@@ -19,6 +19,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
+from sim.result import ENERGY  # noqa: E402
+
 STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9}
 MAX_SERIES = 6  # points drawn in per-point panels (spread along the front)
 MAX_BARS = 40
@@ -133,8 +135,8 @@ def utilization(shown: pd.DataFrame, path: Path) -> str:
     ax.grid(alpha=0.3, which="both")
     ax.legend(loc="upper left", bbox_to_anchor=(0, -0.15), ncol=2, frameon=False, fontsize=8)
     save(fig, path)
-    return ("Utilization of the PE array per layer at Pareto points (log scale when it spans decades; vector and "
-            "DMA ops count as idle array time). Per-op series are in ops.csv.")
+    return ("MAC utilization per layer at Pareto points, against the model's peak MACs per cycle (log scale when "
+            "it spans decades; ops without MACs count as idle time). Per-op series are in ops.csv.")
 
 
 def bound(shown: pd.DataFrame, path: Path) -> str:
@@ -219,8 +221,7 @@ def roofline(row, level: str, path: Path) -> str:
 
 def energy_components(df: pd.DataFrame) -> list[str]:
     """The energy components of result rows (``energy_<c>_pj`` columns), the common ones first."""
-    names = {c[len("energy_"):-len("_pj")] for c in df.columns
-             if c.startswith("energy_") and c.endswith("_pj") and c not in ("energy_pj", "energy_per_unit_pj")}
+    names = {m.group(1) for c in df.columns if (m := ENERGY.fullmatch(c)) and c != "energy_per_unit_pj"}
     return [c for c in PREFERRED_COLOURS if c in names] + sorted(names - set(PREFERRED_COLOURS))
 
 

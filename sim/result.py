@@ -4,7 +4,8 @@ Per-op columns: identity (``IDENTITY``), timing (start/end cycle, ``time_s``), t
 cost columns (``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``,
 ``bytes_<level>_{read,write}`` for each memory level the model declares, ``energy_<component>_pj``
 and their sum ``energy_pj``), ``utilization`` (when the model has a peak), ``bound`` (compute or
-memory) and whatever the family adds; columns an op kind does not produce are NaN for it.
+memory) and whatever the family adds; columns an op kind does not produce are NaN for it. The
+family's ``summed_columns`` are summed into the totals (NaN counting as 0).
 
 Totals add, beside the sums, per-work-unit metrics. The work of a trace is ``meta["work"]``
 (``{"unit": "token", "count": 8}`` for a decode step of batch 8; frames or samples for CNNs;
@@ -15,6 +16,7 @@ work per step (batch sizes, prompt lengths) compare fairly.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -25,6 +27,7 @@ from sim.models import MemoryLevel
 from sim.tech import TechValue
 
 IDENTITY = ("id", "name", "layer", "phase", "kind")
+ENERGY = re.compile(r"energy_(\w+)_pj")  # an energy component column; their sum is energy_pj
 SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_pj")
 DEFAULT_WORK = {"unit": "run", "count": 1}
 
@@ -58,6 +61,8 @@ class Result:
     memory_levels: tuple[MemoryLevel, ...]
     formulas: dict[str, str] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    summed_columns: tuple[str, ...] = ()
+    op_series: tuple[str, ...] = ()
 
     @cached_property
     def ops(self) -> pd.DataFrame:
@@ -65,12 +70,12 @@ class Result:
 
     @property
     def work(self) -> tuple[str, float]:
-        """(unit, count) of the work the trace does, e.g. ("token", 8)."""
+        """(unit, count) of the work the trace does, e.g. ("token", 8) (validated with the trace)."""
         work = self.meta.get("work") or DEFAULT_WORK
-        return str(work["unit"]), float(work["count"])
+        return work["unit"], float(work["count"])
 
     def energy_components(self) -> list[str]:
-        return [c for c in self.columns if c.startswith("energy_") and c != "energy_pj"]
+        return [c for c in self.columns if ENERGY.fullmatch(c)]
 
     def byte_columns(self) -> list[str]:
         return [f"bytes_{level.name}_{rw}" for level in self.memory_levels for rw in ("read", "write")]
@@ -80,8 +85,9 @@ class Result:
         """Sums over ops, utilization, area (mm^2), EDP, the memory-bound share of time and the
         per-work-unit metrics (module docstring)."""
         c = self.columns
-        t: dict[str, float | str] = {k: float(np.sum(c[k])) for k in (*SUMMED, *self.byte_columns(),
-                                                                      *self.energy_components())}
+        t: dict[str, float | str] = {k: float(np.nansum(c[k])) for k in (*SUMMED, *self.byte_columns(),
+                                                                         *self.energy_components(),
+                                                                         *self.summed_columns)}
         peak = self.peak_macs_per_cycle
         t["peak_macs_per_cycle"] = float(peak) if peak is not None else np.nan
         t["utilization"] = t["macs"] / (t["cycles"] * peak) if peak is not None and t["cycles"] else np.nan

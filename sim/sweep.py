@@ -7,7 +7,7 @@ and/or ``random`` (``n`` samples of ``choices`` or ``low``/``high`` ranges, opti
 ``cases`` names settings whose parameters change together (a label -> {parameter: value}); each
 grid combination is crossed with every case, and the point records ``case`` = the label.
 A parameter is a dotted config path (``array.rows``) or ``workload.<key>``. ``objectives`` names
-the metrics reports rank designs by (``sim.pareto.METRICS``; default: latency and energy per work
+the metrics reports rank designs by (``sim.pareto.metrics()``; default: latency and energy per work
 unit, area, and the accuracy proxy where every point has one) and ``tolerance`` the relative
 difference below which two points tie (default 0.001)::
 
@@ -50,10 +50,10 @@ from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error
-from sim.pareto import DEFAULT_TOLERANCE, METRICS
+from sim.pareto import DEFAULT_TOLERANCE, metrics
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
 from sim.result import work_metrics
-from sim.validation import Strict, fields_at, one_line
+from sim.validation import Strict, one_line
 
 PARAM_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
@@ -135,10 +135,11 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
         try:
             spec = SweepSpec.model_validate(spec)
         except ValidationError as exc:
-            raise ConfigError(one_line(exc, "sweep spec", lambda loc: fields_at(SweepSpec, loc))) from None
+            raise ConfigError(one_line(exc, "sweep spec", SweepSpec)) from None
+    known = metrics()
     for i, name in enumerate(spec.objectives or ()):
-        if name not in METRICS:
-            raise field_error(f"sweep spec: objectives[{i}]", name, ", ".join(METRICS))
+        if name not in known or name in spec.objectives[:i]:
+            raise field_error(f"sweep spec: objectives[{i}]", name, "one of each of " + ", ".join(known))
     random = spec.random.params if spec.random else {}
     sections = [("grid", spec.grid), ("random.params", random)]
     sections += [(f"cases.{label}", params) for label, params in spec.cases.items()]
@@ -151,8 +152,6 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
             if name == "case" or (section == "random.params" and any(name in c for c in spec.cases.values())):
                 raise field_error(f"sweep spec: {section}.{name}", name, "a parameter not also in cases")
     return spec
-
-
 
 
 def load_spec(path: str | Path) -> SweepSpec:

@@ -11,8 +11,9 @@ Assumptions:
 - An op is ready when every dep has finished, every dep output from another unit has arrived and
   its memory fetches are done. A unit runs ready ops FIFO by the instant they became ready, ties
   broken by op id.
-- A dep on another unit sends its output (the dep's ``bytes_dram_write``, or a ``transfer_bytes``
-  override) over the link between the two units, one transfer per (dep, op) edge: no multicast,
+- A dep on another unit sends its output (what the dep writes to its unit's outermost memory level,
+  ``bytes_<last memory level>_write``, or a ``transfer_bytes`` override) over the link between the
+  two units, one transfer per (dep, op) edge: no multicast,
   no reuse of a tensor that already arrived for another consumer. Same-unit deps move nothing
   beyond the model's own DRAM traffic.
 - Transfers are store-and-forward: a transfer holds its link for latency + bytes / bandwidth, one
@@ -127,7 +128,7 @@ class System:
         rows = [row for _, row in trace.ops.iterrows()]
         unit = np.array([self._unit_of(row, assign) for row in rows], dtype=object)
         costs = self._costs(trace, unit)
-        out_bytes = [_per_op(transfer_bytes, row, b) for row, b in zip(rows, costs["bytes_dram_write"])]
+        out_bytes = [_per_op(transfer_bytes, row, b) for row, b in zip(rows, costs["output_bytes"])]
         fetches = [dict(_per_op(fetch, row, {})) for row in rows]
         sim = _Simulation(self, unit, trace.ops, costs["duration_s"].to_numpy(), out_bytes, fetches)
         timeline = sim.run()
@@ -148,7 +149,8 @@ class System:
         return unit
 
     def _costs(self, trace: Trace, unit: np.ndarray) -> pd.DataFrame:
-        """Per-op costs from each op's unit model, in trace order, with ``unit`` and ``duration_s``."""
+        """Per-op costs from each op's unit model, in trace order, with ``unit``, ``duration_s`` and
+        ``output_bytes`` (what the op writes to its unit's outermost memory level)."""
         parts = []
         for name, model in self.units.items():
             mask = unit == name
@@ -157,6 +159,7 @@ class System:
                 table = evaluate_ops(sub, model)
                 table.insert(len(IDENTITY), "unit", name)
                 table["duration_s"] = table["cycles"] / model.clock_hz
+                table["output_bytes"] = table[f"bytes_{model.memory_levels[-1].name}_write"]
                 parts.append(table)
         return pd.concat(parts).sort_values("id").reset_index(drop=True)
 
@@ -197,9 +200,9 @@ class _Simulation:
             for d in deps:
                 if unit[d] != unit[i]:
                     system.link_between(unit[d], unit[i], f"op {i} ({self.names[i]!r}) dep {d}")
-                    if np.isnan(out_bytes[d]):
-                        raise ConfigError(f"op {d} ({self.names[d]!r}): output size unknown (no bytes_dram_write); "
-                                          "give it in transfer_bytes")
+                    if not (np.isfinite(out_bytes[d]) and out_bytes[d] >= 0):
+                        raise field_error(f"op {d} ({self.names[d]!r}) transfer_bytes", out_bytes[d],
+                                          "a finite number of bytes >= 0")
                     self.consumers[d].append(i)
                     self.arrived[(d, i)] = env.event()
             for memory in fetches[i]:

@@ -4,7 +4,9 @@ Each op has an identity (``id``, ``name``, ``layer``, ``phase``), a ``kind`` who
 dimensions are fixed by ``OP_KINDS``, one number format per operand (``W`` weights, ``A``
 activations, ``O`` outputs, ``KV`` cache), the ids it waits on (``deps``; default: the previous
 op) and optional payload arrays (sparse coordinates, per-request KV lengths, bit streams, value
-statistics) keyed by op id.
+statistics) keyed by op id. ``meta`` describes the workload; its ``work`` entry (``{"unit":
+"token", "count": 8}``) says how much work one run of the trace does, so results compare designs
+per unit of work.
 
 In memory the ops are columnar (a pandas DataFrame, one int64 column per dimension name, -1 where
 the kind does not use it) so models evaluate all ops of one kind with numpy at once. On disk a
@@ -15,6 +17,8 @@ trace is ``NAME.parquet`` (the op table, with a schema-tagged metadata record) p
 from __future__ import annotations
 
 import json
+import math
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -183,6 +187,20 @@ def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np
     return payloads
 
 
+def _check_work(work, source: str) -> None:
+    """``meta["work"]``, if given: ``{"unit": a name, "count": a finite number > 0}``."""
+    if work is None:
+        return
+    allowed = 'a mapping {unit: a name such as "token", count: a number > 0}'
+    if not isinstance(work, dict) or set(work) != {"unit", "count"}:
+        raise TraceFormatError(f"{source}: meta.work: got {work!r}; allowed: {allowed}")
+    unit, count = work["unit"], work["count"]
+    if not (isinstance(unit, str) and re.fullmatch(r"[A-Za-z][\w ]*", unit)):
+        raise TraceFormatError(f"{source}: meta.work.unit: got {unit!r}; allowed: a name such as \"token\" or \"frame\"")
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or not (math.isfinite(count) and count > 0):
+        raise TraceFormatError(f"{source}: meta.work.count: got {count!r}; allowed: a finite number > 0")
+
+
 class TraceBuilder:
     """Accumulates ops one by one and builds a validated, columnar :class:`Trace`."""
 
@@ -227,7 +245,9 @@ class TraceBuilder:
 
 
 def validate(trace: Trace, source: str = "trace") -> None:
-    """Check ids, kinds, dimension ranges, formats, deps and required payloads; raise on the first problem."""
+    """Check ids, kinds, dimension ranges, formats, deps, required payloads and the work the trace
+    declares (``meta["work"]``); raise on the first problem."""
+    _check_work(trace.meta.get("work"), source)
     ops = trace.ops
     if not np.array_equal(ops["id"].to_numpy(), np.arange(len(ops))):
         raise TraceFormatError(f"{source}: op ids must be 0..{len(ops) - 1} in order")

@@ -10,7 +10,8 @@ are errors, instances are frozen, and values are not coerced (``true`` is not 1,
 
 from __future__ import annotations
 
-from typing import get_args, get_origin
+from types import UnionType
+from typing import Annotated, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -21,7 +22,8 @@ ALLOWED = {
     "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
     "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
     "bool_type": "true or false", "bool_parsing": "true or false",
-    "string_type": "a string", "dict_type": "a mapping", "list_type": "a list", "tuple_type": "a list",
+    "string_type": "a string", "dict_type": "a mapping", "model_type": "a mapping", "list_type": "a list",
+    "tuple_type": "a list",
     "none_required": "null",
 }
 BOUNDS = {"greater_than": "> {gt}", "greater_than_equal": ">= {ge}", "less_than": "< {lt}",
@@ -49,25 +51,59 @@ def allowed(error: dict) -> str:
     return error["msg"].removeprefix("Value error, ").removeprefix("Input should be ")
 
 
-def one_line(exc: ValidationError, prefix: str, keys_at=None, skip: int = 0) -> str:
+def one_line(exc: ValidationError, prefix: str, schema: type[BaseModel], skip: int = 0) -> str:
     """``prefix: FIELD: got VALUE; allowed: WHAT`` for the first error (plus a count of the rest).
 
-    ``keys_at(loc)`` lists the keys allowed where an unknown key sits; ``skip`` drops leading
-    location parts that are not fields (a discriminated union's tag).
+    ``schema`` is the validated schema: it names the keys allowed where an unknown key sits, and
+    location parts that are not fields (the member tags of a union) are left out of FIELD.
+    ``skip`` drops leading location parts (a discriminated union's tag). The errors of a union's
+    members at one field join as one: "a string or a mapping".
     """
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"][skip:])
+    errors = [(field_loc(schema, tuple(e["loc"][skip:])), e) for e in exc.errors(include_url=False)]
+    loc, first = errors[0]
     field = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
-        keys = keys_at(loc[:-1]) if keys_at else []
-        msg = f"{field}: unknown key" + (f"; allowed: {', '.join(keys)}" if keys else "")
+        msg = f"{field}: unknown key; allowed: {', '.join(fields_at(schema, loc[:-1]))}"
     elif first["type"] == "missing":
         msg = f"{field}: missing (required)"
     else:
-        msg = field_message(field, first.get("input"), allowed(first))
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        options = dict.fromkeys(allowed(e) for where, e in errors if where == loc)
+        msg = field_message(field, first.get("input"), " or ".join(options))
+    others = len({where for where, _ in errors} - {loc})
+    more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return f"{prefix}: {msg}{more}"
+
+
+def field_loc(model: type[BaseModel] | None, loc: tuple) -> tuple:
+    """``loc`` without the member tags pydantic inserts after a union-typed field."""
+    kept, i = [], 0
+    while i < len(loc):
+        part = loc[i]
+        kept.append(part)
+        i += 1
+        field = model.model_fields.get(part) if model is not None else None
+        if field is None:
+            model = None
+            continue
+        if _union_width(field.annotation) > 1 and i < len(loc):
+            i += 1  # the union member pydantic tried: not a field
+            model = None
+            continue
+        inner, keyed = _schema_in(field.annotation)
+        if keyed and i < len(loc):
+            kept.append(loc[i])
+            i += 1
+        model = inner
+    return tuple(kept)
+
+
+def _union_width(annotation) -> int:
+    """Members of a union other than None (0 for a type that is not a union)."""
+    if get_origin(annotation) is Annotated:
+        return _union_width(get_args(annotation)[0])
+    if get_origin(annotation) in (Union, UnionType):
+        return sum(arg is not type(None) for arg in get_args(annotation))
+    return 0
 
 
 def fields_at(model: type[BaseModel], loc: tuple) -> list[str]:

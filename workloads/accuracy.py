@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import csv
 from functools import lru_cache
-from pathlib import Path
 
-SQNR_CSV = Path(__file__).parent / "data" / "minilm_output_sqnr.csv"
+from workloads.minilm import OUTPUT_SQNR_CSV
+
 PROXY = "MiniLM output SQNR of the (W, A) format pair"
 
 
 @lru_cache(maxsize=1)
 def _measured() -> dict[tuple[str, str], float]:
-    with open(SQNR_CSV) as f:
+    with open(OUTPUT_SQNR_CSV) as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         return {(r["weight_format"], r["act_format"]): float(r["sqnr_db_mean"]) for r in rows}
 

@@ -10,7 +10,9 @@ own module or package under ``sim/models/`` (or in a user's package) and registe
 - optionally ``sections``: report sections, each a callable ``(points, out_dir, table) ->
   (html, {png: caption}) | None`` that the report calls for sweeps of this family (``None``: not
   applicable to these points);
-- ``description``: one line for ``dse list``.
+- ``description``: one line for ``dse list``;
+- optionally ``metrics``: objectives a sweep may name beyond ``sim.pareto.METRICS`` (each a
+  ``sim.pareto.Metric`` over a result column, e.g. one the family sums into its totals).
 
 Built-in families (``BUILTIN``) are imported on first use. Other packages add families without
 forking through the ``accel_dse.families`` entry-point group: each entry point names a
@@ -27,15 +29,21 @@ trace with an :class:`OpBatch` (dims, operand formats and each op's payload arra
   which classifies the op as compute- or memory-bound (default: compared with the stall cycles);
 - anything else: family columns, passed through to the result.
 
-``peak_macs_per_cycle`` (``None`` where utilization does not apply) defines utilization;
-``memory_levels`` name the levels reported (with a bandwidth, a level is a roof in the roofline
-plot); ``basis`` and ``area()`` hold cited per-unit costs (``sim.tech.TechValue``); ``formulas``
-state, in words, how energy and area follow from counts and the basis (shown in reports).
+``peak_macs_per_cycle`` (``None`` where utilization does not apply, else > 0) defines
+utilization; ``memory_levels`` name the levels reported, innermost first: the last is where an op
+writes its outputs (a multi-unit system sends that many bytes to consumers on other units), and
+a level with a bandwidth is a roof in the roofline plot; ``basis`` and ``area()`` hold cited
+per-unit costs (``sim.tech.TechValue``); ``formulas`` state, in words, how energy and area follow
+from counts and the basis (shown in reports). Optional: ``summed_columns`` (family columns summed
+into the totals, so sweeps and reports see them) and ``op_series`` (family columns stored per op
+with every sweep point). ``build_model`` checks all of this once, naming what is missing.
 """
 
 from __future__ import annotations
 
 import importlib
+import numbers
+import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from sim.errors import ConfigError, UnsupportedOpError
+from sim.errors import ConfigError, ModelError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -52,6 +60,9 @@ if TYPE_CHECKING:
 
 ENTRY_POINT_GROUP = "accel_dse.families"
 BUILTIN = {"systolic": "sim.models.systolic"}
+LEVEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+PROTOCOL = ("name", "clock_hz", "kinds", "peak_macs_per_cycle", "memory_levels", "basis", "formulas", "area",
+            "evaluate")
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,14 @@ class MemoryLevel:
 
     name: str
     bytes_per_cycle: float | None = None
+
+    def __post_init__(self):
+        if not LEVEL_NAME.fullmatch(str(self.name)):
+            raise ModelError(f"memory level name: got {self.name!r}; allowed: letters, digits and _ (it becomes "
+                             "part of column names such as bytes_<level>_read)")
+        if self.bytes_per_cycle is not None and not self.bytes_per_cycle > 0:
+            raise ModelError(f"memory level {self.name} bytes_per_cycle: got {self.bytes_per_cycle!r}; allowed: > 0 "
+                             "or None")
 
 
 @dataclass(frozen=True)
@@ -80,14 +99,6 @@ class OpBatch:
         """Payload array ``name`` of every op of the batch (None where an op has none)."""
         return [self.payloads.get(int(i), {}).get(name) for i in self.ids]
 
-    def require_payload(self, name: str, model: str) -> list[np.ndarray]:
-        """Payload ``name`` of every op; an op without it is an UnsupportedOpError naming it."""
-        arrays = self.payload(name)
-        for i, array in enumerate(arrays):
-            if array is None:
-                raise UnsupportedOpError(f"model {model!r}: op {self.ids[i]} ({self.names[i]!r}) of kind {self.kind!r} "
-                                         f"has no payload {name!r}; allowed: traces whose {self.kind} ops carry it")
-        return arrays
 
 
 @runtime_checkable
@@ -119,6 +130,7 @@ class Family:
     model: Callable[[Any], Model]
     description: str = ""
     sections: tuple[Section, ...] = ()
+    metrics: Mapping[str, Any] = field(default_factory=dict)
 
 
 _families: dict[str, Family] = {}
@@ -142,11 +154,16 @@ def register_family(family: Family, replace: bool = False) -> Family:
 
 
 def ensure_registered(family: Family) -> None:
-    """Register ``family`` unless the same family is registered (sweep workers receive the
-    families a parent process registered at run time, e.g. in a notebook)."""
+    """Register ``family`` unless a family of the same name and classes is (sweep workers receive
+    the families a parent process registered at run time, e.g. in a notebook, with every task)."""
     current = _families.get(family.name)
-    if current is None or current.config is not family.config or current.model is not family.model:
+    if current is None or _identity(current) != _identity(family):
         register_family(family, replace=True)
+
+
+def _identity(family: Family) -> tuple:
+    return tuple(f"{getattr(x, '__module__', '')}.{getattr(x, '__qualname__', repr(x))}"
+                 for x in (family.config, family.model))
 
 
 def unregister_family(name: str) -> None:
@@ -174,6 +191,8 @@ def _load_entry_points() -> None:
         try:
             obj = ep.load()
             if isinstance(obj, Family):
+                if obj.name in BUILTIN:
+                    raise ValueError(f"the built-in family {obj.name!r} cannot be replaced")
                 register_family(obj, replace=True)
             else:
                 obj()
@@ -191,8 +210,20 @@ def get_family(name: str) -> Family:
 
 
 def build_model(config) -> Model:
-    """The hardware model a validated config describes."""
-    return get_family(config.model).model(config)
+    """The hardware model a validated config describes, checked against the protocol."""
+    model = get_family(config.model).model(config)
+    missing = [a for a in PROTOCOL if not hasattr(model, a)]
+    if missing:
+        raise ModelError(f"family {config.model!r}: its model ({type(model).__name__}) lacks {', '.join(missing)}; "
+                         "a model has all of " + ", ".join(PROTOCOL) + " (see sim.models)")
+    peak = model.peak_macs_per_cycle
+    if peak is not None and not (isinstance(peak, numbers.Real) and peak > 0):
+        raise ModelError(f"family {config.model!r}: peak_macs_per_cycle: got {peak!r}; allowed: a number > 0, or None "
+                         "where utilization does not apply")
+    if not model.memory_levels or not all(isinstance(m, MemoryLevel) for m in model.memory_levels):
+        raise ModelError(f"family {config.model!r}: memory_levels: got {model.memory_levels!r}; allowed: one or more "
+                         "MemoryLevel, innermost first")
+    return model
 
 
 __all__ = ["ENTRY_POINT_GROUP", "Family", "MemoryLevel", "Model", "OpBatch", "build_model", "ensure_registered",

@@ -23,7 +23,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
-from sim.errors import ConfigError
 from sim.models.pes import PE, by_formats
 from sim.numerics.storage import FORMATS
 from sim.tech import TechLibrary, TechValue
@@ -51,16 +50,15 @@ class FormatPE:
         """MACs per PE per cycle (the block size of a block unit, else 1)."""
         return self.pe.macs_per_cycle
 
-    def check_acc_bits(self) -> None:
+    def acc_bits_problem(self) -> str | None:
+        """What ``acc_bits`` must be for this PE, if it is not: the block terms' FP width, or at
+        least the integer product's width (the element bits plus the PE's fraction bits)."""
         if self.pe.is_block:
-            if self.acc_bits not in (16, 32):
-                raise ConfigError(f"mac.acc_bits: got {self.acc_bits}; allowed: 16 or 32 "
-                                  f"(the FP accumulator of {self.unit} block terms)")
-            return
-        product = FORMATS[self.weight_format][0] + FORMATS[self.act_format][0] + (self.weight_format == "dint4")
-        if self.acc_bits < product:
-            raise ConfigError(f"mac.acc_bits: got {self.acc_bits}; allowed: >= {product} "
-                              f"(the {self.unit} product width)")
+            ok = self.acc_bits in (16, 32)
+            return None if ok else f"16 or 32 (the FP accumulator of {self.unit} block terms)"
+        product = (FORMATS[self.weight_format][0] + FORMATS[self.act_format][0]
+                   + self.pe.rtl_params.get("special_shift", 0))
+        return None if self.acc_bits >= product else f">= {product} (the {self.unit} product width)"
 
     def misfit(self, weight_side: str, act_side: str) -> str | None:
         """Why the PE's ports do not take operands in these formats ('' = unset), or None."""
@@ -79,7 +77,7 @@ class FormatPE:
         base = t.scaled(f"rtl_mac_{u}_{quantity}")
         if self.pe.is_block:
             return base
-        delta = self.acc_bits - t.entries[f"rtl_mac_{u}_acc_bits"]["value"]
+        delta = self.acc_bits - t.scaled(f"rtl_mac_{u}_acc_bits").value
         if delta == 0:
             return base
         return base + t.scaled(f"rtl_mac_{u}_acc_{quantity}_per_bit") * delta

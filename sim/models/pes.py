@@ -8,7 +8,8 @@ generator's default parameters), the adapter that drives that unit's golden mode
 one MAC per cycle) and its marker in plots. Everything that lists PEs reads this table: the
 format-aware cost model (``sim.models.mac_pe``), the RTL generators and ``dse rtl``
 (``hw.generators``), the golden and stimulus adapters, the formats study and its report section.
-Adding a PE is one :func:`register_pe` call plus its classes.
+Adding a PE is one :func:`register_pe` call plus its classes; ``benchmarks/bench_mac_ppa.py`` then
+synthesizes it and writes its cost entries (``rtl_mac_<name>_*``) into ``sim/tech/rtl_macs.yaml``.
 
 Classes are named as ``"module:Class"`` strings and imported on use, so reading the table does
 not import Amaranth.
@@ -44,7 +45,7 @@ class PE:
     def __post_init__(self):
         for fmt in (self.weight_format, self.act_format, *self.weight_also, *self.act_also):
             if fmt not in FORMATS:
-                raise ValueError(f"PE {self.name!r}: unknown format {fmt!r}")
+                raise ValueError(f"PE {self.name!r}: format got {fmt!r}; allowed: {', '.join(FORMATS)}")
         object.__setattr__(self, "rtl_params", MappingProxyType(dict(self.rtl_params)))
 
     @property
@@ -101,11 +102,17 @@ def get_pe(name: str) -> PE:
     return PES[name]
 
 
-def by_formats(weight_format: str, act_format: str) -> PE:
-    """The PE of a (weight, activation) format pair, or one ConfigError naming the registered pairs."""
+_MISSING = object()
+
+
+def by_formats(weight_format: str, act_format: str, default=_MISSING) -> PE:
+    """The PE of a (weight, activation) format pair; for an unregistered pair ``default`` if given,
+    else one ConfigError naming the registered pairs."""
     for pe in PES.values():
         if (pe.weight_format, pe.act_format) == (weight_format, act_format):
             return pe
+    if default is not _MISSING:
+        return default
     pairs = ", ".join(f"{p.weight_format}x{p.act_format}" for p in PES.values())
     raise ConfigError(f"mac.weight_format x mac.act_format: got {weight_format}x{act_format}; allowed: {pairs}")
 

@@ -1,7 +1,6 @@
 """A hardware family defined here, in the test, runs through the CLI's run, sweep and report with no
 change under sim/; a family in an installed package appears in `dse list` through its entry point."""
 
-import json
 import math
 import os
 import subprocess
@@ -18,6 +17,7 @@ from pydantic import Field
 from sim.cli import main
 from sim.errors import ConfigError, ModelError
 from sim.models import Family, MemoryLevel, OpBatch, families, register_family, unregister_family
+from sim.pareto import Metric
 from sim.tech import TechValue
 from sim.validation import Strict
 
@@ -39,6 +39,7 @@ class StreamUnit:
     every operand over a ``link`` memory level that no built-in family has."""
 
     kinds = ("gemm", "elementwise", "kv_append", "attention_score", "softmax", "attention_context")
+    summed_columns = op_series = ("kv_tokens",)  # a family column the totals and sweep rows carry
 
     def __init__(self, config: StreamConfig):
         self.config, self.name = config, config.name
@@ -54,11 +55,12 @@ class StreamUnit:
 
     def evaluate(self, batch: OpBatch):
         d, n = batch.dims, len(batch)
+        tokens = np.zeros(n)
         if batch.kind == "gemm":
             macs, nbytes = d["M"] * d["N"] * d["K"], d["K"] * d["N"] + d["M"] * (d["K"] + d["N"])
         elif batch.kind in ("attention_score", "attention_context"):
             lengths = [kv if kv is not None else np.full(b, t) for kv, b, t in zip(batch.payload("kv_len"), d["B"], d["T"])]
-            tokens = np.array([int(np.sum(kv)) for kv in lengths])
+            tokens = np.array([float(np.sum(kv)) for kv in lengths])
             macs, nbytes = tokens * d["H"] * d["D"], 2 * tokens * d["G"] * d["D"]
         else:
             macs, nbytes = np.zeros(n, np.int64), np.full(n, 64)
@@ -67,19 +69,21 @@ class StreamUnit:
         cycles = np.maximum(compute, np.ceil(link)).astype(np.int64)
         return {"cycles": cycles, "compute_cycles": compute, "stall_cycles": cycles - compute, "memory_cycles": link,
                 "macs": macs, "bytes_link_read": nbytes, "bytes_link_write": np.zeros(n),
-                "energy_compute_pj": macs * MAC_PJ, "energy_link_pj": nbytes * LINK_PJ_PER_BYTE}
+                "energy_compute_pj": macs * MAC_PJ, "energy_link_pj": nbytes * LINK_PJ_PER_BYTE, "kv_tokens": tokens}
 
 
 def stream_section(points, out, table):
-    """A family section: a table of lanes against link traffic per token."""
-    shown = pd.DataFrame({"lanes": points["p.lanes"], "link MB per token": points["bytes_link_read"] / points["work_units"] / 1e6})
+    """A family section: a table of lanes against link traffic per token and KV tokens read."""
+    shown = pd.DataFrame({"lanes": points["p.lanes"], "link MB per token": points["bytes_link_read"] / points["work_units"] / 1e6,
+                          "KV tokens": points["kv_tokens"], "by the first op": [s[6] for s in points["op_kv_tokens"]]})
     return f"<h2>Stream unit section</h2>{table(shown)}", {}
 
 
 @pytest.fixture
 def stream_family():
     family = register_family(Family("stream", StreamConfig, StreamUnit, "toy near-memory unit (test)",
-                                    sections=(stream_section,)))
+                                    sections=(stream_section,),
+                                    metrics={"link_traffic": Metric("bytes_link_read", "min", "link bytes read")}))
     yield family
     unregister_family("stream")
 
@@ -108,7 +112,8 @@ def test_family_runs_through_run_sweep_and_report(stream_family, tmp_path, capsy
     spec.write_text(yaml.safe_dump({"name": "stream-lanes", "config": "stream.yaml",
                                     "workload": {"model": "llama-2-7b", "phase": "decode", "kv_lengths": [100, 4000],
                                                  "num_layers": 1},
-                                    "grid": {"lanes": [16, 64, 256], "link_bytes_per_cycle": [8.0, 64.0]}}))
+                                    "grid": {"lanes": [16, 64, 256], "link_bytes_per_cycle": [8.0, 64.0]},
+                                    "objectives": ["latency_per_unit", "link_traffic", "area"]}))
     assert main(["sweep", str(spec), "-o", str(tmp_path / "sweep"), "-j", "2", "--no-progress"]) == 0  # worker processes
     assert main(["report", str(tmp_path / "sweep"), "-o", str(tmp_path / "report")]) == 0
     page = (tmp_path / "report" / "index.html").read_text()
@@ -118,6 +123,8 @@ def test_family_runs_through_run_sweep_and_report(stream_family, tmp_path, capsy
     assert len(points) == 6 and set(points["model"]) == {"stream"}
     assert {"energy_compute_pj", "energy_link_pj", "bytes_link_read", "roof_link_bytes_per_s"} <= set(points.columns)
     assert (points["work_units"] == 2).all() and points["pareto"].any()
+    assert (points["kv_tokens"] == 2 * (100 + 4000)).all()  # the family's summed column: score + context op
+    assert "latency per token, link traffic, area" in page and "<td>8200</td><td>4100</td>" in page
     from sim.report_plots import energy_components
 
     assert energy_components(points) == ["compute", "link"]
@@ -154,7 +161,7 @@ def test_a_model_that_omits_a_required_column_is_an_error(stream_family):
 
 PLUGIN = '''
 from typing import Literal
-from sim.models import Family
+from sim.models import Family, MemoryLevel
 from sim.validation import Strict
 
 
@@ -163,7 +170,24 @@ class PimConfig(Strict):
     banks: int = 16
 
 
-FAMILY = Family("pim-toy", PimConfig, lambda config: None, "a family from an installed package")
+class Pim:
+    name, clock_hz, kinds, basis, formulas = "pim-toy", 1e9, ("gemm",), {}, {}
+
+    def __init__(self, config):
+        self.peak_macs_per_cycle = 16 * config.banks
+        self.memory_levels = (MemoryLevel("bank", 32.0 * config.banks),)
+
+    def area(self):
+        return {}
+
+    def evaluate(self, batch):
+        macs = batch.dims["M"] * batch.dims["N"] * batch.dims["K"]
+        cycles = -(-macs // self.peak_macs_per_cycle)
+        return {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": 0 * cycles, "macs": macs,
+                "bytes_bank_read": 1.0 * macs, "bytes_bank_write": 0.0 * macs}
+
+
+FAMILY = Family("pim-toy", PimConfig, Pim, "a family from an installed package")
 '''
 
 
@@ -193,6 +217,10 @@ def test_installed_package_adds_a_family_through_its_entry_point(tmp_path):
     assert "pim-toy" in listing.stdout and "a family from an installed package" in listing.stdout
     assert "fields: model, banks" in listing.stdout
     assert "pim-toy" not in families()  # this process did not install it
-    code = "import json; from sim.config import load_config; print(json.dumps(load_config({'model': 'pim-toy', 'banks': 4}).model_dump()))"
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
-    assert json.loads(loaded.stdout) == {"model": "pim-toy", "banks": 4}, loaded.stderr
+    config = tmp_path / "pim.yaml"
+    config.write_text("model: pim-toy\nbanks: 4\n")
+    ran = subprocess.run([sys.executable, "-m", "sim.cli", "run", "-c", str(config), "-w", "resnet-50", "-p", "layers=[fc]"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    cycles = -(-2048 * 1000 // 64)  # ResNet-50 fc: 2048 x 1000 MACs at 16 x 4 per cycle
+    assert f"{cycles} cycles" in ran.stdout and "per sample" in ran.stdout

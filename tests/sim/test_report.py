@@ -91,7 +91,7 @@ def test_report_of_hand_built_sweep(tmp_path):
     assert "latency per token (ms)" in text and "energy per token (µJ)" in text and "rows=8, dataflow=os" in text
     assert "latency per token, energy per token, area" in text and "MACs x mac_pj" in text  # objectives, formulas
     rows = re.findall(r'<tr class="(?:pareto)?"><td>(\d+)</td>', text)
-    assert [int(r) for r in rows][:len(df)] == list(range(1, len(df) + 1))
+    assert [int(r) for r in rows] == list(range(1, len(df) + 1))
     assert "dram read (MB/token)" in text  # memory levels come from the result columns
 
     points = pd.read_csv(out / "points.csv")
@@ -138,7 +138,11 @@ def test_report_of_large_and_incomplete_sweep(tmp_path):
     text = write_report(tmp_path / "sw", tmp_path / "rep").read_text()
     assert f"incomplete: {len(df) - 1} of {len(df)} finished" in text and "PPA report: toy" in text
     check_pngs(tmp_path / "rep", PNGS)
-    assert len(pd.read_csv(tmp_path / "rep" / "points.csv")) == len(df) - 1
+    points = pd.read_csv(tmp_path / "rep" / "points.csv")
+    assert len(points) == len(df) - 1
+    # without results.parquet the per-unit metrics are derived from the stored totals
+    assert points["time_per_unit_s"].tolist() == pytest.approx((points["time_s"] / points["work_units"]).tolist())
+    assert points["tops_per_w"].tolist() == pytest.approx((2 * points["macs"] / (points["energy_pj"] * 1e-12) / 1e12).tolist())
 
 
 @pytest.mark.parametrize("setup, message", [
@@ -249,3 +253,23 @@ def test_landing_page_links_reports_with_thumbnails_and_headlines(tmp_path):
     for name in ("small", "large"):
         assert f'href="{name}/index.html"' in text and f'<img src="{name}/pareto.png"' in text
     assert text.count('class="card"') == 2 and "latency per token" in text and "on the Pareto front" in text
+
+
+def test_points_must_share_a_work_unit_and_have_every_objective(tmp_path):
+    from sim.sweep import run_sweep
+
+    spec = {"name": "mixed", "config": "edge-32", "workload": {"model": "resnet-50", "layers": ["fc"]},
+            "cases": {"resnet": {"workload.model": "resnet-50", "workload.layers": ["fc"]},
+                      "pillars": {"workload.model": "pointpillars-kitti", "workload.layers": ["head.conv_cls"]}}}
+    run_sweep(spec, tmp_path / "mixed", n_jobs=1, progress=False)
+    with pytest.raises(DSEError, match=r"work_unit: got \['frame', 'sample'\] in .*; allowed: one work unit per sweep"):
+        write_report(tmp_path / "mixed", tmp_path / "rep")
+    make_sweep(tmp_path / "sw", GRID)
+    results = pd.read_parquet(tmp_path / "sw" / "results.parquet")
+    results.loc[3, "utilization"] = np.nan  # e.g. a family without a peak
+    results.to_parquet(tmp_path / "sw" / "results.parquet")
+    meta = json.loads((tmp_path / "sw" / "sweep.json").read_text())
+    meta["spec"]["objectives"] = ["latency_per_unit", "utilization"]
+    (tmp_path / "sw" / "sweep.json").write_text(json.dumps(meta))
+    with pytest.raises(DSEError, match=r"objectives: got 'utilization', unknown for 1 of 24 points"):
+        write_report(tmp_path / "sw", tmp_path / "rep2")

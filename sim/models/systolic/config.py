@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from sim.config import DramConfig, TechConfig
-from sim.errors import ConfigError
 from sim.validation import Strict
 
 
@@ -28,21 +26,34 @@ class MacConfig(Strict):
     An operand wider than its port is rejected, never silently run on a narrower datapath."""
 
     operand_bits: int = Field(8, ge=2, le=32)
-    acc_bits: int = Field(32, ge=8, le=64)
     weight_format: str | None = None
-    act_format: str | None = None
+    act_format: str | None = Field(None, validate_default=True)
+    acc_bits: int = Field(32, ge=8, le=64)
 
-    @model_validator(mode="after")
-    def _format_pair(self) -> MacConfig:
-        if (self.weight_format is None) != (self.act_format is None):
-            missing, given = ("act_format", "weight_format") if self.act_format is None else ("weight_format", "act_format")
-            raise ConfigError(f"mac.{missing}: missing; allowed: set both weight_format and act_format, or neither "
-                              f"(mac.{given} is {getattr(self, given)!r})")
-        if self.weight_format is not None:
+    @field_validator("act_format")
+    @classmethod
+    def _registered_pair(cls, act_format: str | None, info: ValidationInfo) -> str | None:
+        weight_format = info.data.get("weight_format")
+        if (weight_format is None) != (act_format is None):
+            raise ValueError("a format here and in weight_format, or in neither")
+        if act_format is not None:
+            from sim.models.pes import PES, by_formats
+
+            if by_formats(weight_format, act_format, None) is None:
+                pairs = ", ".join(f"{p.weight_format} x {p.act_format}" for p in PES.values())
+                raise ValueError(f"with weight_format {weight_format!r}, a registered pair: {pairs}")
+        return act_format
+
+    @field_validator("acc_bits")
+    @classmethod
+    def _fits_the_pe(cls, acc_bits: int, info: ValidationInfo) -> int:
+        if info.data.get("act_format") is not None:
             from sim.models.mac_pe import FormatPE
 
-            FormatPE(self.weight_format, self.act_format, self.acc_bits, None).check_acc_bits()
-        return self
+            problem = FormatPE(info.data["weight_format"], info.data["act_format"], acc_bits, None).acc_bits_problem()
+            if problem:
+                raise ValueError(problem)
+        return acc_bits
 
 
 class SramConfig(Strict):
@@ -68,7 +79,7 @@ class SystolicConfig(Strict):
 
     model: Literal["systolic"]
     name: str = "systolic"
-    clock_ghz: float = Field(1.0, gt=0, le=10)
+    clock_ghz: float = Field(1.0, gt=0, le=10, allow_inf_nan=False)
     array: ArrayConfig
     mac: MacConfig = MacConfig()
     sram: SramConfig
@@ -78,16 +89,10 @@ class SystolicConfig(Strict):
     mode: Literal["default", "scalesim"] = "default"
     fold_overlap: bool = True
 
-    @field_validator("clock_ghz")
+    @field_validator("mode")
     @classmethod
-    def _finite(cls, value: float) -> float:
-        if not math.isfinite(value):
-            raise ValueError("a finite number")
-        return value
-
-    @model_validator(mode="after")
-    def _scalesim_is_generic(self) -> SystolicConfig:
-        if self.mode == "scalesim" and self.mac.weight_format is not None:
-            raise ConfigError("mode: got 'scalesim' with mac.weight_format set; allowed: default (SCALE-Sim "
-                              "models a generic 1-byte MAC)")
-        return self
+    def _scalesim_is_generic(cls, mode: str, info: ValidationInfo) -> str:
+        mac = info.data.get("mac")
+        if mode == "scalesim" and mac is not None and mac.weight_format is not None:
+            raise ValueError("default while mac.weight_format is set (SCALE-Sim models a generic 1-byte MAC)")
+        return mode

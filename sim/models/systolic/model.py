@@ -33,7 +33,7 @@ Format-aware PEs (``mac.weight_format`` and ``mac.act_format``): the PE is a syn
 and its costs come from ``sim.models.mac_pe``. A block unit (MXFP4, AMXFP4) takes one 32-element
 block of K per cycle, so the mapping's K extent is ceil(K / 32) (a partial last block idles its
 lanes) and utilization counts MACs against R x C x 32 per cycle. Each op's weight-side (W or KV)
-and activation formats must fit the PE's ports (``mac_pe.ACCEPTS``); unset formats default to the
+and activation formats must fit the PE's ports (``sim.models.pes``); unset formats default to the
 PE's own, for traffic as well.
 
 Generic PE (``mac.operand_bits``): an integer MAC whose ports are ``operand_bits`` wide. An op whose

@@ -1,0 +1,128 @@
+"""The engine against the model protocol: every violation is one ModelError naming the model, the op
+or kind and the column; optional columns fill as documented; a trace's work is validated; a
+multi-unit system sends what an op writes to its unit's outermost memory level."""
+
+from typing import Literal
+
+import numpy as np
+import pytest
+
+from sim.engine import run
+from sim.errors import ModelError, TraceFormatError
+from sim.models import MemoryLevel, build_model
+from sim.system import Link, System
+from sim.trace import TraceBuilder, validate
+from sim.validation import Strict
+
+
+class FakeConfig(Strict):
+    model: Literal["fake"]
+
+
+class Fake:
+    """A model whose evaluate returns ``columns(batch)``: 10 cycles and 100 MACs per op by default."""
+
+    name, clock_hz, kinds = "fake", 1e9, ("gemm", "elementwise")
+    basis, formulas = {}, {}
+
+    def __init__(self, columns=None, peak=20, levels=(MemoryLevel("sram"), MemoryLevel("hbm", 64.0))):
+        self.columns, self.peak_macs_per_cycle, self.memory_levels = columns, peak, levels
+
+    def area(self):
+        return {}
+
+    def evaluate(self, batch):
+        n = len(batch)
+        out = {"cycles": np.full(n, 10), "compute_cycles": np.full(n, 10), "stall_cycles": np.zeros(n),
+               "macs": np.full(n, 100), **{f"bytes_{lv.name}_{rw}": np.full(n, 640.0)
+                                            for lv in self.memory_levels for rw in ("read", "write")}}
+        return {**out, **(self.columns(batch) if self.columns else {})}
+
+
+def trace(work=None):
+    b = TraceBuilder(meta={"work": work} if work else {})
+    b.add("gemm", "g", {"M": 4, "N": 5, "K": 5})
+    b.add("elementwise", "e", {"E": 8})
+    return b.build()
+
+
+@pytest.mark.parametrize("columns, message", [
+    (lambda b: {"cycles": np.full(len(b), 10.5)}, r"op 0 \('g'\) of kind 'gemm': cycles = 10.5; allowed: a whole number"),
+    (lambda b: {"macs": np.full(len(b), -1)}, r"macs = -1.0; allowed: a whole number >= 0"),
+    (lambda b: {"energy_mac_pj": np.full(len(b), np.nan)}, r"energy_mac_pj = nan; allowed: a finite number >= 0"),
+    (lambda b: {"memory_cycles": np.full(len(b), -3.0)}, r"memory_cycles = -3.0; allowed: a finite number >= 0"),
+    (lambda b: {"energy_pj": np.ones(len(b))}, r"evaluate returned 'energy_pj', which the engine computes"),
+    (lambda b: {"utilization": np.ones(len(b))}, r"evaluate returned 'utilization', which the engine computes"),
+    (lambda b: {"macs": np.ones(len(b) + 1)}, r"column 'macs' has shape \(2,\); allowed: \(1,\)"),
+    (lambda b: {"tag": np.full(len(b), "x" if b.kind == "gemm" else 1)}, r"column 'tag' is numeric for some op kinds"),
+])
+def test_protocol_violations_are_one_line_model_errors(columns, message):
+    with pytest.raises(ModelError, match=message) as err:
+        run(trace(), Fake(columns))
+    assert "model 'fake'" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_optional_columns_fill_per_kind():
+    """A kind without memory_cycles is classified by its stall cycles; one without an energy component
+    spends 0 on it; utilization is against the peak, NaN-free for zero-cycle ops."""
+    def columns(batch):
+        if batch.kind == "gemm":
+            return {"memory_cycles": np.full(len(batch), 30.0), "energy_noc_pj": np.full(len(batch), 2.0)}
+        return {"cycles": np.zeros(len(batch), int), "compute_cycles": np.zeros(len(batch), int),
+                "energy_mac_pj": np.full(len(batch), 1.0)}
+
+    ops = run(trace(), Fake(columns)).ops
+    assert ops["bound"].tolist() == ["memory", "compute"]
+    assert ops["energy_noc_pj"].tolist() == [2.0, 0.0] and ops["energy_mac_pj"].tolist() == [0.0, 1.0]
+    assert ops["energy_pj"].tolist() == [2.0, 1.0]
+    assert ops["utilization"].tolist() == [100 / (10 * 20), 0.0]
+
+
+def test_work_units_and_a_model_without_a_peak():
+    result = run(trace({"unit": "frame", "count": 4}), Fake(peak=None))
+    t = result.totals
+    assert "utilization" not in result.ops and np.isnan(t["utilization"]) and np.isnan(t["peak_macs_per_cycle"])
+    assert (t["work_unit"], t["work_units"]) == ("frame", 4.0)
+    assert t["time_per_unit_s"] == pytest.approx(20e-9 / 4) and t["units_per_s"] == pytest.approx(4 / 20e-9)
+    assert t["tops"] == pytest.approx(2 * 200 / 20e-9 / 1e12) and t["roof_hbm_bytes_per_s"] == 64e9
+
+
+@pytest.mark.parametrize("work, message", [
+    ({"unit": "token", "count": 0}, r"meta\.work\.count: got 0; allowed: a finite number > 0"),
+    ({"unit": "token", "count": "8"}, r"meta\.work\.count: got '8'"),
+    ({"unit": "", "count": 1}, r"meta\.work\.unit: got ''"),
+    ({"count": 1}, r"meta\.work: got \{'count': 1\}"),
+])
+def test_work_of_a_trace_is_validated(work, message):
+    t = trace()
+    t.meta["work"] = work
+    with pytest.raises(TraceFormatError, match=message):
+        validate(t)
+
+
+def test_build_model_checks_the_protocol():
+    from sim.config import load_config
+    from sim.models import Family, register_family, unregister_family
+
+    for model, message in ((object(), r"lacks name, clock_hz"), (Fake(peak=0), r"peak_macs_per_cycle: got 0"),
+                           (Fake(levels=()), r"memory_levels: got \(\); allowed: one or more MemoryLevel")):
+        register_family(Family("fake", FakeConfig, lambda config, model=model: model), replace=True)
+        try:
+            with pytest.raises(ModelError, match=message):
+                build_model(load_config({"model": "fake"}))
+        finally:
+            unregister_family("fake")
+    with pytest.raises(ModelError, match=r"memory level name: got 'l2-cache'; allowed: letters, digits and _"):
+        MemoryLevel("l2-cache")
+
+
+def test_system_sends_what_an_op_writes_to_its_outermost_level():
+    """Two fake units with an 'hbm' level (no DRAM): op 1 on B waits for op 0's 640 bytes over the link."""
+    b = TraceBuilder()
+    first = b.add("gemm", "produce", {"M": 4, "N": 5, "K": 5})
+    b.add("gemm", "consume", {"M": 4, "N": 5, "K": 5}, deps=(first,))
+    system = System({"A": Fake(), "B": Fake()}, [Link("A-B", "A", "B", 6.4e9, 0.0)])
+    result = system.run(b.build(), {0: "A", 1: "B"})
+    transfer = result.timeline[result.timeline["kind"] == "transfer"].iloc[0]
+    assert transfer["end_s"] - transfer["start_s"] == pytest.approx(640 / 6.4e9)
+    assert result.makespan_s == pytest.approx(10e-9 + 640 / 6.4e9 + 10e-9)
