@@ -47,7 +47,7 @@ import re
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -100,8 +100,6 @@ class OpBatch:
         return [self.payloads.get(int(i), {}).get(name) for i in self.ids]
 
 
-
-@runtime_checkable
 class Model(Protocol):
     """What the engine needs of a hardware model (see the module docstring)."""
 
