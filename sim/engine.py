@@ -51,21 +51,32 @@ def _check_batch(model, batch: OpBatch, out: dict, required: tuple[str, ...]) ->
             raise ModelError(f"{where}: column {col!r} has shape {shape}; allowed: ({n},), one value per op")
 
 
-def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict[str, np.ndarray],
-                  required: tuple[str, ...]) -> None:
+def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict[str, list],
+                  integral: set[str], required: tuple[str, ...]) -> None:
     """Cost columns finite and >= 0 wherever a kind gives them (required ones: every op), cycle and MAC
-    counts whole numbers."""
-    for col, values in costs.items():
-        if not (col in required or col == "memory_cycles" or ENERGY.fullmatch(col)):
-            continue
-        ok = given[col] & np.isfinite(values) & (values >= 0)
-        if col in REQUIRED:
-            ok &= values == np.floor(values)
-        if not (ok == given[col]).all():
-            i = np.flatnonzero(ok != given[col])[0]
-            allowed = "a whole number >= 0" if col in REQUIRED else "a finite number >= 0"
-            raise ModelError(f"model {model.name!r}, op {trace.column('id')[i]} ({trace.column('name')[i]!r}) of kind "
-                             f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
+    counts whole numbers. ``given`` holds the rows each column came back for (NaN elsewhere);
+    ``integral`` the columns every kind returned as integers. One pass over all checked columns."""
+    checked = [c for c in costs if c in required or c == "memory_cycles" or ENERGY.fullmatch(c)]
+    for col in checked:
+        if costs[col].dtype == object:
+            raise ModelError(f"model {model.name!r}: column {col!r} holds non-numbers; allowed: numbers")
+    block = np.vstack([costs[c] for c in checked])
+    missing = np.array([len(trace) - sum(len(rows) for rows in given[c]) for c in checked])
+    with np.errstate(invalid="ignore"):
+        bad = (np.isnan(block).sum(axis=1) != missing) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
+        for j, col in enumerate(checked):
+            if col in REQUIRED and col not in integral:
+                bad[j] |= bool((block[j] != np.floor(block[j])).any())
+    if bad.any():
+        col = checked[int(np.flatnonzero(bad)[0])]
+        values = costs[col]
+        mask = np.zeros(len(trace), bool)
+        mask[np.concatenate(given[col])] = True
+        good = np.isfinite(values) & (values >= 0) & ((values == np.floor(values)) if col in REQUIRED else True)
+        i = np.flatnonzero(mask & ~good)[0]
+        allowed = "a whole number >= 0" if col in REQUIRED else "a finite number >= 0"
+        raise ModelError(f"model {model.name!r}, op {trace.column('id')[i]} ({trace.column('name')[i]!r}) of kind "
+                         f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
@@ -79,22 +90,25 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     n = len(trace)
     required = required_columns(model)
     costs: dict[str, np.ndarray] = {}
-    given: dict[str, np.ndarray] = {}  # which ops a column was returned for (NaN elsewhere)
+    given: dict[str, list] = {}  # the rows each column was returned for (NaN elsewhere)
+    fractional: set[str] = set()  # columns some kind returned as floats
     for kind in trace.kinds():
         rows, batch = _batch(trace, kind)
         out = model.evaluate(batch)
         _check_batch(model, batch, out, required)
         for col, values in out.items():
-            numeric = np.asarray(values).dtype.kind in "fiub"
+            dtype = (values if isinstance(values, np.ndarray) else np.asarray(values)).dtype.kind
             if col not in costs:
-                costs[col] = np.full(n, np.nan) if numeric else np.full(n, None, object)
-                given[col] = np.zeros(n, bool)
-            elif numeric != (costs[col].dtype != object):
+                costs[col] = np.full(n, np.nan) if dtype in "fiub" else np.full(n, None, object)
+                given[col] = []
+            elif (dtype in "fiub") != (costs[col].dtype != object):
                 raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
                                  "kinds and not for others; allowed: one type per column")
+            if dtype == "f":
+                fractional.add(col)
             costs[col][rows] = values
-            given[col][rows] = True
-    _check_values(model, trace, costs, given, required)
+            given[col].append(rows)
+    _check_values(model, trace, costs, given, set(costs) - fractional, required)
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them
         columns[col] = costs.pop(col)
@@ -108,7 +122,9 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     memory = np.where(np.isnan(memory), columns["stall_cycles"], memory)  # kinds that did not give it
     columns["bound"] = np.where(memory > compute, "memory", "compute")
     energy = sorted(c for c in costs if ENERGY.fullmatch(c))
-    columns.update({c: np.nan_to_num(costs.pop(c)) for c in energy})  # a kind without a component spends 0 on it
+    for c in energy:  # a kind without a component spends 0 on it
+        values = columns[c] = costs.pop(c)
+        values[np.isnan(values)] = 0.0
     columns["energy_pj"] = np.sum([columns[c] for c in energy], axis=0) if energy else np.zeros(n)
     columns.update(costs)
     return columns
