@@ -37,7 +37,7 @@ import numbers
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import NamedTuple
@@ -324,7 +324,11 @@ class TechLibrary:
 
     def dram_kinds(self) -> list[str]:
         """Off-chip memory kinds with an energy-per-bit entry, in the order of dram.yaml."""
-        return [m.group(1) for n in self.entries if (m := re.fullmatch(r"dram_(\w+)_pj_per_bit", n))]
+        return list(self._dram_kinds)
+
+    @cached_property
+    def _dram_kinds(self) -> tuple[str, ...]:
+        return tuple(m.group(1) for n in self.entries if (m := re.fullmatch(r"dram_(\w+)_pj_per_bit", n)))
 
     def dram_pj_per_bit(self, kind: str) -> TechValue:
         """Energy per bit moved to or from off-chip memory of ``kind`` (not node-scaled)."""
