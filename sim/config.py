@@ -126,8 +126,7 @@ def load_config(source: str | Path | dict, overrides: dict[str, Any] | None = No
     from sim import models
 
     raw = apply_overrides(raw_config(source), overrides)
-    name = raw.get("name") if isinstance(raw.get("name"), str) else None
-    where = f"config {name or (raw.get('model') if isinstance(raw.get('model'), str) else 'mapping') if isinstance(source, dict) else name or source}"
+    where = f"config {_config_name(raw, source)}"
     known = models.families()
     model = raw.get("model")
     if not isinstance(model, str) or model not in known:
@@ -139,6 +138,15 @@ def load_config(source: str | Path | dict, overrides: dict[str, Any] | None = No
         schema = known[model].config
         message = one_line(exc, where, schema, skip=1)
         raise ConfigError(message + _other_family(exc, model, known)) from None
+
+
+def _config_name(raw: dict, source) -> str:
+    """How errors name a config: its name, else its file or preset, else its model."""
+    if isinstance(raw.get("name"), str):
+        return raw["name"]
+    if not isinstance(source, dict):
+        return str(source)
+    return raw["model"] if isinstance(raw.get("model"), str) else "mapping"
 
 
 @lru_cache(maxsize=4)

@@ -249,6 +249,8 @@ def validate(trace: Trace, source: str = "trace") -> None:
     declares (``meta["work"]``); raise on the first problem."""
     _check_work(trace.meta.get("work"), source)
     ops = trace.ops
+    if not len(ops):
+        raise TraceFormatError(f"{source}: no ops; allowed: at least one op")
     if not np.array_equal(ops["id"].to_numpy(), np.arange(len(ops))):
         raise TraceFormatError(f"{source}: op ids must be 0..{len(ops) - 1} in order")
     bad_kind = set(ops["kind"].unique()) - set(OP_KINDS)

@@ -126,3 +126,8 @@ def test_system_sends_what_an_op_writes_to_its_outermost_level():
     transfer = result.timeline[result.timeline["kind"] == "transfer"].iloc[0]
     assert transfer["end_s"] - transfer["start_s"] == pytest.approx(640 / 6.4e9)
     assert result.makespan_s == pytest.approx(10e-9 + 640 / 6.4e9 + 10e-9)
+
+
+def test_a_trace_without_ops_is_rejected():
+    with pytest.raises(TraceFormatError, match=r"trace: no ops; allowed: at least one op"):
+        TraceBuilder().build()
