@@ -53,10 +53,10 @@ def write_report(sweep_dir: str | Path, out_dir: str | Path, title: str | None =
     sweep_dir, out = Path(sweep_dir), Path(out_dir)
     meta, df = _load(sweep_dir)
     spec = meta["spec"]
-    out.mkdir(parents=True, exist_ok=True)
     objectives = spec.get("objectives") or default_objectives(df)
     tolerance = spec.get("tolerance", DEFAULT_TOLERANCE)
     _check_comparable(df, objectives, sweep_dir)
+    out.mkdir(parents=True, exist_ok=True)
     params = [c for c in df.columns if c.startswith("p.")]
     df["pareto"] = objective_front(df, objectives, tolerance)
     df["label"] = _labels(df, params, spec)

@@ -264,6 +264,7 @@ def test_points_must_share_a_work_unit_and_have_every_objective(tmp_path):
     run_sweep(spec, tmp_path / "mixed", n_jobs=1, progress=False)
     with pytest.raises(DSEError, match=r"work_unit: got \['frame', 'sample'\] in .*; allowed: one work unit per sweep"):
         write_report(tmp_path / "mixed", tmp_path / "rep")
+    assert not (tmp_path / "rep").exists()
     make_sweep(tmp_path / "sw", GRID)
     results = pd.read_parquet(tmp_path / "sw" / "results.parquet")
     results.loc[3, "utilization"] = np.nan  # e.g. a family without a peak
