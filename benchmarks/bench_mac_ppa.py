@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from hw import generators, gatesim, ppa, synth
+from hw import generators, ppa, synth
 from sim.models.pes import PES
 from sim.tech import TechLibrary
 

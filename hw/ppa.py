@@ -26,7 +26,7 @@ output. Leakage and wires are not modelled.
 from functools import lru_cache
 
 import numpy as np
-from amaranth.hdl import Module, Signal, signed
+from amaranth.hdl import Module, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 

@@ -52,6 +52,8 @@ def assert_covers_every_operand_code(component, inputs):
             assert all(len(set(inputs[port][:, i])) == 256 for i in range(n))
     else:
         assert len(set(zip(inputs["w"], inputs["a"]))) == 2 ** (component.w_bits + component.a_bits)
+        sequences = np.diff(np.flatnonzero(np.r_[inputs["first"], 1]))
+        assert sequences.min() >= 8  # products are also accumulated, never only loaded
 
 
 @pytest.mark.cosim
