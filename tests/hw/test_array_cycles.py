@@ -51,6 +51,7 @@ def test_serial_folds_take_R_cycles_less_than_the_model(array, gemm):
     a, w = operands(M, N, K)
     rtl = run_gemm(a, w, R, C, back_to_back=False)
     np.testing.assert_array_equal(rtl.product, a @ w)
+    assert rtl.first_result == K  # PE (0, 0) has no skew: the edge of its K-th step writes its sum
     compute, folds = model_cycles(R, C, M, N, K, fold_overlap=False)
     assert len(rtl.fold_cycles) == folds
     assert rtl.fold_cycles == [compute // folds - R] * folds
