@@ -52,17 +52,32 @@ def test_areas_follow_the_datapaths(netlists):
 
 
 class Operator(wiring.Component):
-    """Combinational signed ``bits`` x ``bits`` adder or multiplier, as Horowitz's table rows are."""
+    """Combinational signed ``bits`` x ``bits`` operator (add, mult, xor, not), as Horowitz's table rows are."""
 
     def __init__(self, op: str, bits: int):
         self.op, self.bits = op, bits
-        out = bits + 1 if op == "add" else 2 * bits
+        out = {"add": bits + 1, "mult": 2 * bits}.get(op, bits)
         super().__init__({"a": In(signed(bits)), "b": In(signed(bits)), "y": Out(signed(out))})
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += self.y.eq(self.a + self.b if self.op == "add" else self.a * self.b)
+        y = {"add": lambda: self.a + self.b, "mult": lambda: self.a * self.b, "xor": lambda: self.a ^ self.b,
+             "not": lambda: ~self.a}[self.op]()
+        m.d.comb += self.y.eq(y)
         return m
+
+
+@pytest.mark.parametrize(("op", "cell", "nand2_eq"), [("not", "$_NOT_", 0.532 / 0.798), ("xor", "$_XOR_", 1.596 / 0.798)])
+def test_switched_nand2_of_a_hand_counted_netlist(op, cell, nand2_eq):
+    """8 independent gates (counted here: one cell per bit) on uniformly random bits: each output
+    toggles with probability 1/2 per cycle, so 8 x 1/2 x the cell's NAND2-equivalents (NanGate45
+    X1 areas / NAND2_X1 area) are switched per cycle."""
+    unit = Operator(op, 8)
+    netlist = synth.synthesize(unit)
+    assert dict(netlist.counts) == {cell: 8}
+    rng = np.random.default_rng(2)
+    activity = gatesim.simulate(unit, netlist, {p: rng.integers(-128, 128, 20_000) for p in ("a", "b")})
+    assert ppa.switched_nand2_per_cycle(netlist, activity) == pytest.approx(8 * 0.5 * nand2_eq, rel=0.03)
 
 
 # Horowitz, ISSCC 2014, 45 nm energy table: the rows the calibration does NOT use (it uses only the
