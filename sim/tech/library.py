@@ -362,15 +362,17 @@ class TechLibrary:
 
     @staticmethod
     def citation(key: str) -> str:
-        """The full reference of a citation key, ending with its kind and note."""
+        """The full reference of a citation key: the work, where in it, its kind (and, if secondary,
+        the reproduction read), then the note."""
         citations = _data().citations
         if key not in citations:
             raise field_error("citation", key, ", ".join(citations))
         c = citations[key]
-        locator = [f"doi:{c['doi']}" if c.get("doi") else "", c.get("url", "")]
-        parts = [c["authors"], f"'{c['title']}'", c["venue"], str(c["year"] or ""), *locator]
+        links = [f"doi:{c['doi']}" if c.get("doi") else "", c.get("url", "")]
+        parts = [c["authors"], f"'{c['title']}'", c["venue"], str(c["year"] or ""), *links]
+        via = f" Read in: {c['via']}." if c.get("via") else ""
         note = f" {c['note']}" if c.get("note") else ""
-        return ", ".join(p for p in parts if p) + f". [{c['kind']}]{note}"
+        return ", ".join(p for p in parts if p) + f"; {c['locator']}. [{c['kind']}]{via}{note}"
 
 
 def _close_names(name: str, entries: Mapping) -> str:
