@@ -149,7 +149,7 @@ def amxfp4(x: np.ndarray, block: int = 32, scale_mode: str = "e5m2") -> np.ndarr
     """
     blocks = _blocks(x, block)
     finite = np.all(np.isfinite(blocks), axis=-1, keepdims=True)
-    blocks = np.where(finite, blocks, 0.0)
+    blocks = np.where(finite, blocks, 0.0)  # so that no inf / inf (fp32 scales) warns below
     s_pos = _amx_scale(np.maximum(np.max(blocks, axis=-1, keepdims=True), 0), scale_mode)
     s_neg = _amx_scale(np.maximum(-np.min(blocks, axis=-1, keepdims=True), 0), scale_mode)
     scale = np.where(blocks > 0, s_pos, s_neg)

@@ -11,6 +11,8 @@ from sim.models.pes import PES
 from sim.tech import TechLibrary
 from sim.tech.library import DATA
 
+pytestmark = pytest.mark.numba  # the gate simulator's inner loop is numba
+
 
 @pytest.fixture(scope="module")
 def netlists():

@@ -3,6 +3,7 @@ and inf rules, errors."""
 
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -197,15 +198,20 @@ def test_mx_matches_the_elementwise_reference_on_any_float32_block(x, fmt, round
 # -- NaN and +-inf: the documented results (sim.numerics.quantize) -----------------------------------
 
 @pytest.mark.parametrize("special", NON_FINITE)
-@pytest.mark.parametrize("fmt, finite_block", [
-    *((fmt, 1.0) for fmt in MX_ELEMENTS),  # 1 is exact in every MX element format
-    ("amxfp4", 0.9375),  # s+ = E5M2(1/6, ties away) = 0.15625; 1 / s+ = 6.4 saturates to 6
+@pytest.mark.parametrize("fmt, options, finite_block", [
+    *((fmt, {}, 1.0) for fmt in MX_ELEMENTS),  # 1 is exact in every MX element format
+    ("amxfp4", {"scale_mode": "e5m2"}, 0.9375),  # s+ = E5M2(1/6, ties away) = 0.15625; 1 / s+ = 6.4 -> 6
+    ("amxfp4", {"scale_mode": "e4m3"}, 1.03125),  # s+ = E4M3(1/6) = 0.171875; 1 / s+ = 5.8 -> 6
+    ("amxfp4", {"scale_mode": "fp32"}, 1.0),  # s+ = 1/6
+    ("amxfp4", {"scale_mode": "pot"}, 1.0),  # s+ = 2^(0 - 2)
 ])
-def test_a_block_holding_nan_or_inf_is_all_nan(fmt, finite_block, special):
+def test_a_block_holding_nan_or_inf_is_all_nan(fmt, options, finite_block, special):
     x = np.ones((3, 32))
     x[0, 5] = special
     x[2, 31] = special
-    y = fake_quantize(x, fmt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a documented result, not an accident of NaN arithmetic
+        y = fake_quantize(x, fmt, **options)
     assert np.isnan(y[[0, 2]]).all()
     assert (y[1] == finite_block).all()  # other blocks are untouched
 
