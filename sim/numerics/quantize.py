@@ -79,10 +79,10 @@ def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", roun
     v1.0 (a NaN scale makes every element of its block NaN) and microxcaling. torchao 0.18.0 agrees
     for NaN but not for inf: it reads inf's float32 exponent field as 2^128, so the block gets the
     finite scale 2^(128 - emax_elem), the inf element saturates to the largest element code and
-    every other element flushes to zero; the ±inf it returns arises only when dequantizing
+    every other element flushes to zero; the +-inf it returns arises only when dequantizing
     (e.g. 6 * 2^126 overflows float32). We do not copy that: it stores a finite block that silently
-    loses all its finite values. Finite blocks match torchao bit for bit (tests/sim/
-    test_numerics_reference.py), including values up to float32 max and float32 subnormals.
+    loses all its finite values. Finite blocks match torchao bit for bit, float32 max and
+    subnormals included (``tests/sim/test_numerics_reference.py``).
     """
     from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks  # numba loads on the first MX call only
 
