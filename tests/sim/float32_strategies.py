@@ -16,6 +16,7 @@ float32s = st.floats(width=32)
 ordinary_float32s = st.floats(-1e3, 1e3, width=32)  # one block's values within a few binades: rounding is busy
 EDGES = [float(s * v) for s in (1, -1) for v in (0.0, F32.smallest_subnormal, F32.tiny, F32.max, np.inf)]
 edge_float32s = st.one_of(st.sampled_from([*EDGES, np.nan]), ordinary_float32s)  # the edges beside ordinary values
+any_float32s = st.one_of(st.sampled_from([*EDGES, np.nan]), float32s)  # single values: each edge drawn often
 
 
 def blocks(n_blocks: int, block: int, elements=None):
