@@ -13,6 +13,8 @@ from hw import gatesim, generators, golden, ppa, stimuli, synth
 from sim.models.pes import PES
 from sim.tech.library import DATA
 
+pytestmark = pytest.mark.numba  # the gate simulator's inner loop is numba
+
 
 @pytest.fixture(scope="module")
 def netlists():
