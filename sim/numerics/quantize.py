@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import NumericsError
+from sim.errors import NumericsError, suggest
 from sim.numerics.minifloat import E2M1, E2M3, E3M2, E4M3, E5M2, ROUNDING, FloatFormat, round_magnitude
 from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks
 
@@ -221,7 +221,8 @@ def fake_quantize(x, fmt: str, **options) -> np.ndarray:
             return dint4(x, **options)
     except TypeError as exc:  # an option the format does not take
         raise NumericsError(f"{fmt}: {str(exc).split('() ', 1)[-1]}") from None
-    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}")
+    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}"
+                        + suggest(fmt, FAKE_QUANTIZE_FORMATS))
 
 
 FAKE_QUANTIZE_FORMATS = ("int8", "int4", "int", "dint4", "fp8_e4m3", "fp8_e5m2", *MX_ELEMENTS, "nvfp4", "amxfp4")
