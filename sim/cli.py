@@ -2,6 +2,9 @@
 
 User errors (``sim.errors.DSEError``) print one line and exit with status 2; ``--debug`` shows the
 traceback instead. Ctrl-C exits with status 130; finished sweep points stay on disk.
+
+Each command imports what it needs when it runs (numpy, pandas, pydantic, numba, amaranth, torch
+cost 0.1 to 1 s each to import), so ``dse --help`` and short commands start fast.
 """
 
 from __future__ import annotations
@@ -9,8 +12,6 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-
-import yaml
 
 from sim.errors import DSEError, WorkloadError, suggest
 
@@ -20,6 +21,8 @@ EXIT_INTERRUPTED = 130
 
 def _key_values(pairs: list[str], what: str) -> dict:
     """Parse ``key=value`` arguments; values are YAML scalars/lists (``64``, ``ws``, ``[a, b]``)."""
+    import yaml
+
     out = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
@@ -233,6 +236,11 @@ def _workload_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--trace", metavar="FILE", help="a saved trace (.parquet) instead of -w")
 
 
+def _parallel_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+
+
 class _Parser(argparse.ArgumentParser):
     """argparse that answers a misspelled subcommand or choice with "did you mean" (``sim.errors.suggest``)."""
 
@@ -270,8 +278,7 @@ def parser() -> argparse.ArgumentParser:
                  "and write its HTML report; prints the path of the page to open.",
                  "  dse demo\n  dse demo -o reports/my-demo -j 2 --no-progress", cmd_demo)
     p.add_argument("-o", "--output", default="reports/demo", help="report folder (default: reports/demo)")
-    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+    _parallel_args(p)
 
     p = _command(sub, "run", "run one workload on one hardware config",
                  "Run one workload (a zoo model with parameters, or a saved trace) on one hardware config\n"
@@ -295,9 +302,8 @@ def parser() -> argparse.ArgumentParser:
                  "  dse sweep decode-shapes.yaml -o runs/decode-shapes --dask tcp://scheduler:8786", cmd_sweep)
     p.add_argument("spec", help="sweep spec YAML")
     p.add_argument("-o", "--output", required=True, help="sweep folder (cache + results)")
-    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
+    _parallel_args(p)
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster at ADDRESS")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
 
     p = _command(sub, "report", "write an HTML/PNG/CSV report of a sweep (several: one each and a landing page)",
                  "Write the report of a sweep: Pareto fronts, ranked design points, plots (PNG) and tables\n"

@@ -39,13 +39,15 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 import yaml
 
 from sim.errors import field_error, suggest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA = Path(__file__).parent
 ENTRY_FILES = ("horowitz2014.yaml", "aladdin.yaml", "eyeriss_ert.yaml", "sram.yaml", "dram.yaml", "nangate45.yaml",
@@ -358,6 +360,8 @@ class TechLibrary:
 
     def table(self) -> pd.DataFrame:
         """Every entry as tabulated (unscaled): name, value, unit, node, citation key, kind, note."""
+        import pandas as pd
+
         kinds = {k: c["kind"] for k, c in _data().citations.items()}
         return pd.DataFrame([{"name": n, "value": float(e["value"]), "unit": e["unit"], "node_nm": e["node_nm"],
                               "cite": e["cite"], "kind": kinds[e["cite"]], "note": e.get("note", "")}
