@@ -37,7 +37,8 @@ def _key_values(pairs: list[str], what: str) -> dict:
 
 def _workload(args) -> dict:
     if not args.workload:
-        raise WorkloadError("workload: missing; give -w MODEL (see `dse list`) or --trace FILE")
+        instead = {"run": "--trace FILE", "inspect": "a trace FILE"}.get(getattr(args, "action", args.command))
+        raise WorkloadError("workload: missing; give -w MODEL (see `dse list`)" + (f" or {instead}" if instead else ""))
     return {"model": args.workload, **_key_values(args.param, "-p")}
 
 
@@ -229,11 +230,14 @@ def cmd_list(args) -> None:
                            "pJ/bit)" for k in tech.dram_kinds()))
 
 
-def _workload_args(p: argparse.ArgumentParser) -> None:
+def _workload_args(p: argparse.ArgumentParser, saved_trace: bool = True) -> None:
     p.add_argument("-w", "--workload", help="zoo model name, e.g. llama-2-7b, pointpillars-kitti (see `dse list`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
                    help="workload parameter, e.g. -p phase=decode -p context=4096 -p batch=8 (see `dse list`)")
-    p.add_argument("--trace", metavar="FILE", help="a saved trace (.parquet) instead of -w")
+    if saved_trace:
+        p.add_argument("--trace", metavar="FILE", help="a saved trace (.parquet) instead of -w")
+    else:
+        p.set_defaults(trace=None)
 
 
 def _parallel_args(p: argparse.ArgumentParser) -> None:
@@ -323,8 +327,8 @@ def parser() -> argparse.ArgumentParser:
                  "  dse trace inspect prefill.parquet\n"
                  "  dse trace inspect -w resnet-50", cmd_trace)
     p.add_argument("action", choices=("generate", "inspect"), help="generate (needs -o) or inspect")
-    p.add_argument("file", nargs="?", help="trace file to inspect (instead of -w or --trace)")
-    _workload_args(p)
+    p.add_argument("file", nargs="?", help="trace file to inspect (instead of -w)")
+    _workload_args(p, saved_trace=False)
     p.add_argument("-o", "--output", help="where to save a generated trace (.parquet)")
 
     p = _command(sub, "scalesim", "run SCALE-Sim .cfg + topology files, write COMPUTE_REPORT.csv",

@@ -104,3 +104,11 @@ def test_list_shows_preset_values_and_workload_parameters(capsys):
     assert "phase=prefill: prompt (required), batch=1" in out
     assert "llama-2-70b" in out and "num_layers 1 to 80" in out  # Llama-2-70B has 80 layers
     assert "resnet-50" in out and "layers: 54 (conv1, ..., fc)" in out  # 1 stem + 16x3 bottleneck + 4 downsample + fc
+
+
+def test_missing_workload_names_only_options_the_command_takes(capsys):
+    assert cli.main(["trace", "inspect"]) == 2
+    err = capsys.readouterr().err
+    assert "give -w MODEL (see `dse list`) or a trace FILE" in err and "--trace" not in err
+    assert cli.main(["run", "-c", "edge-32"]) == 2
+    assert "or --trace FILE" in capsys.readouterr().err
