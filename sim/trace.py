@@ -72,11 +72,15 @@ ABSENT = -1
 
 
 def _column(name: str, values) -> np.ndarray:
-    """One op-table column as a numpy array: int64, or objects (names, formats, deps tuples)."""
-    if name in _INTEGER_COLUMNS:
-        return np.asarray(values, dtype=np.int64)
+    """One op-table column as a numpy array: int64 (ids, layers, dims), else objects (names,
+    formats, deps tuples)."""
     values = values.to_numpy() if hasattr(values, "to_numpy") else values
-    return np.fromiter(values, dtype=object, count=len(values))
+    if name not in _INTEGER_COLUMNS:
+        return np.fromiter(values, dtype=object, count=len(values))
+    array = np.asarray(values)
+    if array.size and array.dtype.kind not in "iu":
+        raise TraceFormatError(f"op table: {name}: got {array.dtype} values; allowed: integers")
+    return array.astype(np.int64)
 
 
 class Trace:

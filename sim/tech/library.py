@@ -149,6 +149,7 @@ class TechLibrary:
         _node_index(node_nm)
         self.node_nm = node_nm
         self.entries = MappingProxyType(dict(entries))
+        self._series_found: dict[str, dict[int, str]] = {}
 
     @classmethod
     def load(cls, node_nm: float = 45, overrides: None | str | Path | Mapping = None) -> TechLibrary:
@@ -199,9 +200,12 @@ class TechLibrary:
                          f"{value.source} x {law} {node:g}->{self.node_nm:g}nm {factor:.3g}")
 
     def _series(self, pattern: str) -> dict[int, str]:
-        """Entries whose name matches ``pattern`` (one integer group), keyed by that integer, sorted."""
-        found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
-        return dict(sorted(found.items()))
+        """Entries whose name matches ``pattern`` (one integer group), keyed by that integer, sorted
+        (found once per library: every model built scans the same few patterns). Treat as read-only."""
+        if pattern not in self._series_found:
+            found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
+            self._series_found[pattern] = dict(sorted(found.items()))
+        return self._series_found[pattern]
 
     def _width_scaled(self, op: str, unit: str, bits_a: int, bits_b: int | None = None) -> TechValue:
         """Horowitz ``op`` cost at the given width(s), by Aladdin's rule from the nearest tabulated width."""
