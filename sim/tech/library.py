@@ -30,6 +30,7 @@ Rules applied here (beyond the assumption entries):
 from __future__ import annotations
 
 import bisect
+import difflib
 import json
 import math
 import numbers
@@ -385,7 +386,8 @@ class TechLibrary:
 
 
 def _close_names(name: str, entries: Mapping) -> str:
-    return "a tech-library entry name (see TechLibrary.table())" + suggest(name, entries)
+    close = difflib.get_close_matches(str(name), entries, n=3)
+    return "a tech-library entry name (see TechLibrary.table())" + (f", e.g. {', '.join(close)}" if close else "")
 
 
 def _apply_overrides(entries: dict[str, dict], overrides: Mapping) -> None:
