@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import NumericsError
+from sim.errors import NumericsError, suggest
 from sim.numerics.minifloat import E2M1, E2M3, E3M2, E4M3, E5M2, ROUNDING, FloatFormat, round_magnitude
 
 MX_ELEMENTS: dict[str, FloatFormat | None] = {"mxfp8_e4m3": E4M3, "mxfp8_e5m2": E5M2, "mxfp6_e3m2": E3M2,
@@ -249,7 +249,8 @@ def fake_quantize(x, fmt: str, **options) -> np.ndarray:
             return dint4(x, **options)
     except TypeError as exc:  # an option the format does not take
         raise NumericsError(f"{fmt}: {str(exc).split('() ', 1)[-1]}") from None
-    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}")
+    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}"
+                        + suggest(fmt, FAKE_QUANTIZE_FORMATS))
 
 
 FAKE_QUANTIZE_FORMATS = ("int8", "int4", "int", "dint4", "fp8_e4m3", "fp8_e5m2", *MX_ELEMENTS, "nvfp4", "amxfp4")

@@ -65,8 +65,7 @@ from sim.lowering import GEMM_KINDS, Gemms, lower
 from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
 from sim.models.systolic.config import SystolicConfig
-from sim.numerics import bits_per_element
-from sim.numerics.storage import FORMATS
+from sim.numerics.storage import FORMATS, bits_per_element
 from sim.tech import TechLibrary, TechValue
 
 VECTOR_KINDS = ("softmax", "elementwise")
