@@ -1,7 +1,8 @@
 """``dse``: the command line. demo | run | sweep | report | trace | scalesim | rtl | list.
 
-User errors (``sim.errors.DSEError``) print one line and exit with status 2; ``--debug`` shows the
-traceback instead. Ctrl-C exits with status 130; finished sweep points stay on disk.
+User errors (``sim.errors.DSEError``, and OS, decode and parse errors of the user's files) print one
+line and exit with status 2; ``--debug`` shows the traceback instead. An output path is checked
+before the command runs. Ctrl-C exits with status 130; finished sweep points stay on disk.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ def _key_values(pairs: list[str], what: str) -> dict:
             raise DSEError(f"{what}: got {pair!r}; allowed: KEY=VALUE")
         try:
             out[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError):  # PyYAML raises ValueError for impossible dates (2024-13-45)
             raise DSEError(f"{what} {key}: got {text!r}; allowed: a YAML value") from None
     return out
 
@@ -112,6 +113,9 @@ def cmd_trace(args) -> None:
             raise DSEError("trace generate: -o/--output: missing; allowed: a .parquet path")
         print(f"wrote {_load_trace(args).save(args.output)}")
         return
+    if not (args.file or args.trace or args.workload):
+        raise WorkloadError("trace inspect: trace: missing; allowed: a trace FILE (dse trace inspect FILE.parquet) "
+                            "or -w MODEL (see `dse list`)")
     trace = Trace.load(args.file) if args.file else _load_trace(args)
     ops = trace.ops
     rows = []
@@ -241,14 +245,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# what each command's -o names: a file with one of these suffixes; any other command's -o is a folder
+OUTPUT_SUFFIXES = {"run": (".parquet", ".csv"), "trace": (".parquet",)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Its output path is checked before any work; an error the user caused
+    (``sim.errors.user_message``) is one ``dse: error:`` line and exit status 2."""
+    from sim.errors import user_message
+    from sim.files import check_output
+
     args = parser().parse_args(argv)
     try:
+        if getattr(args, "output", None):
+            check_output(args.output, OUTPUT_SUFFIXES.get(args.command))
         args.func(args)
-    except DSEError as exc:
-        if args.debug:
+    except Exception as exc:
+        message = user_message(exc)
+        if args.debug or message is None:
             raise
-        print(f"dse: error: {exc}", file=sys.stderr)
+        print(f"dse: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("dse: interrupted (finished sweep points are kept)", file=sys.stderr)

@@ -43,13 +43,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from joblib import Parallel, delayed, parallel_config
 from pydantic import Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error
+from sim.files import read_yaml
 from sim.pareto import DEFAULT_TOLERANCE, metrics
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
 from sim.result import work_metrics
@@ -157,14 +157,7 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec YAML; a config path is taken relative to the spec file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"sweep spec {path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"sweep spec {path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    raw = read_yaml(path, "sweep spec")
     if not isinstance(raw, dict):
         raise ConfigError(f"sweep spec {path}: top level must be a mapping; got {type(raw).__name__}")
     config = raw.get("config")

@@ -47,6 +47,7 @@ import pandas as pd
 import yaml
 
 from sim.errors import field_error
+from sim.files import read_yaml
 
 DATA = Path(__file__).parent
 ENTRY_FILES = ("horowitz2014.yaml", "aladdin.yaml", "eyeriss_ert.yaml", "sram.yaml", "dram.yaml", "nangate45.yaml",
@@ -401,11 +402,7 @@ def _load(node_nm: float, key: tuple | None) -> TechLibrary:
     entries = dict(_data().entries)
     if key is not None:
         if key[0] == "file":
-            try:
-                overrides = yaml.safe_load(Path(key[1]).read_text())
-            except (OSError, yaml.YAMLError) as exc:
-                reason = str(exc).replace("\n", " ")
-                raise field_error("tech.overrides", key[1], f"a readable YAML mapping ({reason})") from None
+            overrides = read_yaml(key[1], "tech.overrides")
         else:
             overrides = json.loads(key[1])
         if not isinstance(overrides, (Mapping, type(None))):
