@@ -27,9 +27,11 @@ def export(name: str, params: dict, out: Path, stimulus: str = "random", cycles:
         raise ConfigError(f"stimulus: got {stimulus!r}; allowed: {', '.join(STIMULI)}")
     if not 1 <= cycles <= 1_000_000:
         raise ConfigError(f"cycles: got {cycles}; allowed: 1 to 1000000")
+    if seed < 0:
+        raise ConfigError(f"seed: got {seed}; allowed: an integer >= 0")
+    component = generators.build(name, **params)  # bad parameters fail before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    component = generators.build(name, **params)
     (out / f"{name}.v").write_text(verilog.convert(component, name=name, emit_src=False))
     if stimulus == "exhaustive":
         inputs = stimuli.exhaustive(component)

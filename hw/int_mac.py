@@ -32,6 +32,10 @@ class IntMAC(wiring.Component):
             raise ConfigError(f"w_bits: got {w_bits}; allowed: 4 for dint4 weights")
         if overflow not in OVERFLOW_RULES:
             raise ConfigError(f"overflow: got {overflow!r}; allowed: {', '.join(OVERFLOW_RULES)}")
+        widest = 64 - w_bits - a_bits  # the shifted product must fit the widest accumulator
+        if isinstance(special_shift, bool) or not isinstance(special_shift, int) or not 0 <= special_shift <= widest:
+            raise ConfigError(f"special_shift: got {special_shift!r}; allowed: an integer from 0 to {widest} "
+                              "(the shifted product fits 64 bits)")
         shift = special_shift if weight_format == "dint4" else 0
         self.product_bits = w_bits + a_bits + shift
         if not self.product_bits <= acc_bits <= 64:

@@ -17,7 +17,6 @@ trace is ``NAME.parquet`` (the op table, with a schema-tagged metadata record) p
 from __future__ import annotations
 
 import json
-import math
 import re
 import zipfile
 import zlib
@@ -30,7 +29,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.errors import TraceFormatError
+from sim.errors import TraceFormatError, field_message
 from sim.numerics import check_format
 
 SCHEMA = "accel-dse-trace"
@@ -175,7 +174,8 @@ def _record(table: pa.Table, path: Path) -> dict:
         raise TraceFormatError(f"trace file {path}: corrupt 'accel_dse' metadata record") from None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA or record.get("version") != SCHEMA_VERSION:
         got = (record.get("schema"), record.get("version")) if isinstance(record, dict) else record
-        raise TraceFormatError(f"trace file {path}: schema and version: got {got!r}; allowed: {SCHEMA!r} version {SCHEMA_VERSION}")
+        raise TraceFormatError(f"trace file {path}: " + field_message("schema and version", got,
+                                                                     f"{SCHEMA!r} version {SCHEMA_VERSION}"))
     ops = record.get("payload_ops")
     if not isinstance(record.get("meta"), dict) or not isinstance(ops, list) or not all(
             isinstance(op, int) and not isinstance(op, bool) for op in ops):
@@ -224,7 +224,7 @@ def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np
 
 
 def _check_work(work, source: str) -> None:
-    """``meta["work"]``, if given: ``{"unit": a name, "count": a finite number > 0}``."""
+    """``meta["work"]``, if given: ``{"unit": a name, "count": a number > 0 and <= MAX_DIM}``."""
     if work is None:
         return
     allowed = 'a mapping {unit: a name such as "token", count: a number > 0}'
@@ -233,8 +233,8 @@ def _check_work(work, source: str) -> None:
     unit, count = work["unit"], work["count"]
     if not (isinstance(unit, str) and re.fullmatch(r"[A-Za-z][\w ]*", unit)):
         raise TraceFormatError(f"{source}: meta.work.unit: got {unit!r}; allowed: a name such as \"token\" or \"frame\"")
-    if isinstance(count, bool) or not isinstance(count, (int, float)) or not (math.isfinite(count) and count > 0):
-        raise TraceFormatError(f"{source}: meta.work.count: got {count!r}; allowed: a finite number > 0")
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or not 0 < count <= MAX_DIM:
+        raise TraceFormatError(f"{source}: meta.work.count: got {count!r}; allowed: a number > 0 and <= 2**62")
 
 
 class TraceBuilder:
@@ -318,9 +318,25 @@ def validate(trace: Trace, source: str = "trace") -> None:
             for op_id in ops["id"].to_numpy()[rows]:
                 if name not in trace.payloads.get(int(op_id), {}):
                     raise TraceFormatError(f"{source}: op {op_id} of kind {kind!r} needs payload {name!r}")
+    _check_payloads(trace, source)
     for operand in OPERANDS:
         for fmt in set(ops[f"fmt_{operand}"].unique()) - {""}:
             check_format(fmt, field=f"{source}: fmt_{operand}")
     for op_id, deps in zip(ops["id"], ops["deps"]):
         if any(d < 0 or d >= op_id for d in deps):
             raise TraceFormatError(f"{source}: op {op_id} deps: got {list(deps)}; allowed: ids of earlier ops")
+
+
+def _check_payloads(trace: Trace, source: str) -> None:
+    """Payloads belong to existing ops; ``kv_len`` holds B integers from 1 to T (one KV length per request)."""
+    for op_id, arrays in trace.payloads.items():
+        if not 0 <= op_id < len(trace.ops):
+            raise TraceFormatError(f"{source}: payload of op {op_id}: no such op; allowed: ids 0..{len(trace.ops) - 1}")
+        kv = arrays.get("kv_len")
+        if kv is None:
+            continue
+        op = trace.ops.iloc[op_id]
+        if not (kv.ndim == 1 and kv.dtype.kind in "iu" and len(kv) == op["B"] and kv.min() >= 1 and kv.max() <= op["T"]):
+            raise TraceFormatError(f"{source}: op {op_id} payload kv_len: got {kv.dtype} {kv.ravel()[:8].tolist()}"
+                                   f"{'...' if kv.size > 8 else ''} (shape {kv.shape}); "
+                                   f"allowed: {op['B']} integers (B) from 1 to {op['T']} (T)")
