@@ -32,10 +32,10 @@ def build(name: str, **params) -> wiring.Component:
         pe = params.pop("pe", "int8xint8")
         rows, cols = params.pop("rows", 4), params.pop("cols", 4)
         if not isinstance(pe, str) or pe not in PES:
-            raise ConfigError(f"pe_array.pe: got {pe!r}; allowed: {', '.join(PES)}")
+            raise ConfigError(field_message("pe_array.pe", pe, ", ".join(PES)))
         return PEArray(lambda: build(pe, **params), rows, cols)
     if name not in PES:
-        raise ConfigError(f"generator: got {name!r}; allowed: {', '.join(names())}")
+        raise ConfigError(field_message("generator", name, ", ".join(names())))
     entry = PES[name]
     unknown = sorted(set(params) - set(entry.rtl_params))
     if unknown:

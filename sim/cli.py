@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.errors import DSEError, WorkloadError
+from sim.errors import DSEError, WorkloadError, field_message
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -25,11 +25,11 @@ def _key_values(pairs: list[str], what: str) -> dict:
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise DSEError(f"{what}: got {pair!r}; allowed: KEY=VALUE")
+            raise DSEError(field_message(what, pair, "KEY=VALUE"))
         try:
             out[key] = yaml.safe_load(text)
         except (yaml.YAMLError, ValueError):  # PyYAML raises ValueError for impossible dates (2024-13-45)
-            raise DSEError(f"{what} {key}: got {text!r}; allowed: a YAML value") from None
+            raise DSEError(field_message(f"{what} {key}", text, "a YAML value")) from None
     return out
 
 

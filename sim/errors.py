@@ -28,10 +28,12 @@ MAX_VALUE_CHARS = 80  # a longer offending value is shown cut, with its length
 
 def field_message(field: str, value, allowed: str) -> str:
     """The one-line form of every validation failure: field, offending value, what is allowed."""
-    shown = repr(value)
-    if len(shown) > MAX_VALUE_CHARS:
-        shown = f"{shown[:MAX_VALUE_CHARS]}... ({len(shown)} characters)"
-    return f"{field}: got {shown}; allowed: {allowed}"
+    return f"{field}: got {cut(repr(value))}; allowed: {allowed}"
+
+
+def cut(text: str) -> str:
+    """``text``, or its start and its length when longer than ``MAX_VALUE_CHARS``."""
+    return text if len(text) <= MAX_VALUE_CHARS else f"{text[:MAX_VALUE_CHARS]}... ({len(text)} characters)"
 
 
 def field_error(field: str, value, allowed: str, cls=ConfigError) -> DSEError:
@@ -57,7 +59,7 @@ def user_message(exc: BaseException) -> str | None:
     if isinstance(exc, DSEError):
         text = str(exc)
     elif isinstance(exc, OSError):
-        name = exc.filename if exc.filename2 is None else f"{exc.filename} -> {exc.filename2}"
+        name = cut(str(exc.filename)) + ("" if exc.filename2 is None else f" -> {cut(str(exc.filename2))}")
         text = f"{name}: {exc.strerror}" if exc.filename is not None and exc.strerror else str(exc)
     elif isinstance(exc, UnicodeDecodeError):
         text = f"input is not {exc.encoding} text (byte {exc.start}: {exc.reason})"

@@ -95,7 +95,7 @@ class RandomSpec(Strict):
     """``n`` random samples of ``params`` drawn with numpy's generator seeded by ``seed``."""
 
     n: int = Field(ge=1, le=1_000_000)
-    seed: int = 0
+    seed: int = Field(0, ge=0)  # numpy's generators take non-negative seeds
     params: Annotated[dict[str, RandomParam], Field(min_length=1)]
 
 

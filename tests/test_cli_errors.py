@@ -12,7 +12,7 @@ SCALESIM = ["scalesim", "-o", "{tmp}/out", "-c"]
 
 CASES = {
     "config_unknown_key": (RUN + ["{bad}/config_unknown_key.yaml"], "array.dataflw: unknown key; allowed: rows, cols, dataflow"),
-    "config_negative_rows": (RUN + ["{bad}/config_negative_rows.yaml"], "array.rows: got -4; allowed: >= 1"),
+    "config_negative_rows": (RUN + ["{bad}/config_negative_rows.yaml"], "array.rows: got -4; allowed: an integer from 1 to 4096"),
     "config_wrong_type": (RUN + ["{bad}/config_wrong_type.yaml"], "array.rows: got 'many'"),
     "config_bad_dataflow": (RUN + ["{bad}/config_bad_dataflow.yaml"], "array.dataflow: got 'xs'; allowed: 'os', 'ws' or 'is'"),
     "config_not_yaml": (RUN + ["{bad}/config_not_yaml.yaml"], "not valid YAML at line"),
@@ -20,10 +20,10 @@ CASES = {
     "config_unknown_model": (RUN + ["{bad}/config_unknown_model.yaml"], "model: got 'gpu'; allowed: systolic"),
     "config_bad_dram_kind": (RUN + ["{bad}/config_bad_dram_kind.yaml"], "dram.kind: got 'ddr9'"),
     "config_missing_array": (RUN + ["{bad}/config_missing_array.yaml"], "array: missing (required)"),
-    "config_node_out_of_range": (RUN + ["{bad}/config_node_out_of_range.yaml"], "tech.node_nm: got 3; allowed: >= 7"),
-    "config_zero_sram": (RUN + ["{bad}/config_zero_sram.yaml"], "sram.ifmap_kb: got 0; allowed: > 0"),
+    "config_node_out_of_range": (RUN + ["{bad}/config_node_out_of_range.yaml"], "tech.node_nm: got 3; allowed: a number from 7 to 130"),
+    "config_zero_sram": (RUN + ["{bad}/config_zero_sram.yaml"], "sram.ifmap_kb: got 0; allowed: a number > 0 and <= 1048576"),
     "config_missing_file": (RUN + ["{bad}/nope.yaml"], "allowed: a YAML file or a preset"),
-    "override_bad_value": (RUN + ["edge-32", "--set", "array.cols=0"], "array.cols: got 0; allowed: >= 1"),
+    "override_bad_value": (RUN + ["edge-32", "--set", "array.cols=0"], "array.cols: got 0; allowed: an integer from 1 to 4096"),
     "mac_unknown_pair": (RUN + ["edge-32", "--set", "mac.weight_format=dint4", "--set", "mac.act_format=int4"],
                          "mac.act_format: got 'int4'; allowed: with weight_format 'dint4', a registered pair: int8 x int8"),
     "mac_half_pair": (RUN + ["edge-32", "--set", "mac.weight_format=mxfp4"],

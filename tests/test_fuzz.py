@@ -36,7 +36,8 @@ VALID_GEMM = b"Layer, M, N, K,\nfc1, 16, 32, 64,\nfc2, 64, 8, 32,\n"
 VALID_CONFIG = (PRESETS / "edge-32.yaml").read_bytes()
 VALID_SPEC = (b"name: fuzz\nconfig: edge-32\n"
               b"workload: {model: llama-2-7b, phase: decode, batch: 1, context: 16, num_layers: 1}\n"
-              b"grid: {array.rows: [8, 16]}\n")
+              b"grid: {array.rows: [8, 16]}\n"
+              b"random: {n: 2, seed: 1, params: {dram.bandwidth_gbs: {low: 8, high: 256, log: true}}}\n")
 HUGE = ["1e400", "-1e400", "nan", "inf", "-inf", "0", "-1", "1e-400", str(2**63), str(2**64 + 1),
         "9" * 30, "9" * 5000, "-" + "9" * 30, "1" + "0" * 400 + ".5"]
 ENCODINGS = ["utf-16", "utf-16-le", "utf-32", "latin-1", "cp1252"]
