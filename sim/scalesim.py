@@ -23,7 +23,7 @@ import pandas as pd
 
 from sim.config import load_config
 from sim.engine import run
-from sim.errors import ConfigError, field_message
+from sim.errors import ConfigError, TraceFormatError, field_message
 from sim.files import read_text
 from sim.models import build_model
 from sim.models.systolic import SystolicConfig
@@ -117,7 +117,10 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
                     builder.add("conv2d", f"{row[0]}Channel_{channel}", {**dims, "C": 1}, layer=line - 2, phase="conv")
             else:
                 builder.add("conv2d", row[0], dims, layer=line - 2, phase="conv")
-    return builder.build()
+    try:
+        return builder.build()
+    except TraceFormatError as exc:  # a layer too large for the models' integer arithmetic
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def compute_report(result: Result) -> dict[str, np.ndarray]:

@@ -62,8 +62,8 @@ class RandomParam(Strict):
     """One sampled parameter: uniform over ``choices``, or over [low, high] (log-uniform if ``log``)."""
 
     choices: Annotated[list[Any], Field(min_length=1)] | None = None
-    low: float | None = None
-    high: float | None = None
+    low: float | None = Field(None, allow_inf_nan=False)
+    high: float | None = Field(None, allow_inf_nan=False)
     log: bool = False
     integer: bool = False
 
@@ -74,6 +74,8 @@ class RandomParam(Strict):
         if self.choices is None:
             if self.low > self.high:
                 raise ValueError("low <= high")
+            if not np.isfinite(self.high - self.low):
+                raise ValueError("low and high whose difference is a finite number")
             if self.log and self.low <= 0:
                 raise ValueError("low > 0 with log")
             if self.integer and not (self.low.is_integer() and self.high.is_integer()):

@@ -88,6 +88,8 @@ def test_random_reproducible_and_within_bounds():
     ({"grid": {"array..rows": [8]}}, r"grid\.array\.\.rows: .*allowed: a dotted config path"),
     ({"grid": {"workload.a.b": [8]}}, r"grid\.workload\.a\.b: .*allowed: a dotted config path or workload\.<key>"),
     ({"grid": {"array.rows": [8, 0]}}, r"sweep point 1 \{'array\.rows': 0\}: .*array\.rows: got 0; allowed: an integer from 1 to 4096"),
+    ({"random": {"n": 2, "params": {"dram.bandwidth_gbs": {"low": -1e308, "high": 1e308}}}},
+     r"random\.params\.dram\.bandwidth_gbs: .*allowed: low and high whose difference is a finite number"),
     ({"random": {"n": 2, "seed": -1, "params": {"array.rows": {"low": 1, "high": 4}}}},
      r"random\.seed: got -1; allowed: an integer >= 0"),
     ({"random": {"n": 2, "params": {"array.rows": {"low": 1, "high": 4, "step": 2}}}},
