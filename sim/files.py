@@ -51,7 +51,7 @@ def check_output(path: str | Path, suffixes: tuple[str, ...] | None, what: str =
     """``path`` if it can be written: a file ending in one of ``suffixes``, or a folder (``None``)."""
     path = Path(path)
     if suffixes is not None:
-        if path.suffix.lower() not in suffixes:
+        if path.suffix not in suffixes:
             raise ConfigError(field_message(what, str(path), f"a file name ending in {', '.join(suffixes)}"))
         if path.is_dir():
             raise ConfigError(field_message(what, str(path), f"a file, not an existing folder ({', '.join(suffixes)})"))

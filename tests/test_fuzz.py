@@ -359,7 +359,7 @@ CORPUS_MESSAGES = {
     "sweep_truncated.yaml": "sweep_truncated.yaml: not valid YAML",
     "topo_latin1.csv": "topo_latin1.csv: not UTF-8 text",
     "topo_huge.csv": "topo_huge.csv:2: K: got 100000000000000000000000000000; allowed: an integer from 1 to",
-    "topo_huge_work.csv": "work (product of its dims): got 2.3e+27; allowed: <= 2**62",
+    "topo_huge_work.csv": "topo_huge_work.csv: trace: op 0 ('conv1') work (product of its dims): got 2.3e+27; allowed: <= 2**62",
     "topo_empty.csv": "needs a header row and at least one layer row",
     "trace_latin1_record.parquet": "trace_latin1_record.parquet: corrupt 'accel_dse' metadata record",
     "trace_huge_dim.parquet": "dims.E: got 9223372036854775807; allowed: integer from 1 to 4611686018427387904",
