@@ -145,7 +145,8 @@ class Trace:
         """Read a trace written by :meth:`save`; any other file gives a :class:`TraceFormatError`."""
         path = Path(path)
         if not path.is_file():
-            raise TraceFormatError(f"trace file {path}: no such file")
+            raise TraceFormatError(f"trace file {path}: {'a folder' if path.is_dir() else 'no such file'}; "
+                                   "allowed: a .parquet file written by `dse trace generate`")
         try:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError, MemoryError) as exc:

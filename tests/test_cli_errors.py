@@ -55,6 +55,7 @@ CASES = {
     "trace_text": (["trace", "inspect", "{bad}/trace_text.parquet"], "not a readable Parquet file"),
     "trace_truncated": (["trace", "inspect", "{tmp}/cut.parquet"], "truncated or foreign"),
     "trace_foreign": (["trace", "inspect", "{tmp}/foreign.parquet"], "not an accel-dse trace"),
+    "trace_folder": (["trace", "inspect", "{tmp}"], "bad0: a folder; allowed: a .parquet file"),
     "trace_missing": (["run", "-c", "edge-32", "--trace", "{tmp}/none.parquet"], "no such file"),
     "sweep_unknown_key": (["sweep", "{bad}/sweep_unknown_key.yaml", "-o", "{tmp}/sw"], "colour"),
     "sweep_bad_value": (["sweep", "{bad}/sweep_bad_value.yaml", "-o", "{tmp}/sw"], "array.rows: got 0"),
