@@ -355,6 +355,7 @@ CORPUS_MESSAGES = {
     "config_huge_int.yaml": "config_huge_int.yaml: not valid YAML",
     "config_huge_float.yaml": "clock_ghz: got inf; allowed: a finite number",
     "config_empty.yaml": "config_empty.yaml: top level must be a mapping",
+    "config_deep_nesting.yaml": "config_deep_nesting.yaml: not valid YAML: maximum recursion depth exceeded",
     "sweep_latin1.yaml": "sweep_latin1.yaml: not UTF-8 text",
     "sweep_truncated.yaml": "sweep_truncated.yaml: not valid YAML",
     "topo_latin1.csv": "topo_latin1.csv: not UTF-8 text",
