@@ -14,7 +14,7 @@ from amaranth.hdl import Const, Module, Mux, Signal, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, field_message
 from sim.numerics.codes import E8M0_BIAS
 from sim.numerics.mac import E2M1_HALF_UNITS
 from sim.numerics.minifloat import E4M3, E5M2
@@ -33,9 +33,9 @@ class BlockDot(wiring.Component):
     def __init__(self, block: int = 32, scale_format: str = "e8m0", a_asymmetric: bool = False,
                  w_asymmetric: bool = False):
         if scale_format not in SCALE_FORMATS:
-            raise ConfigError(f"scale_format: got {scale_format!r}; allowed: {', '.join(SCALE_FORMATS)}")
+            raise ConfigError(field_message("scale_format", scale_format, ", ".join(SCALE_FORMATS)))
         if not isinstance(block, int) or not 1 <= block <= 256:
-            raise ConfigError(f"block: got {block!r}; allowed: an integer from 1 to 256")
+            raise ConfigError(field_message("block", block, "an integer from 1 to 256"))
         self.block, self.fmt = block, SCALE_FORMATS[scale_format]
         self.n_a, self.n_w = 1 + a_asymmetric, 1 + w_asymmetric
         max_elem = int(E2M1_HALF_UNITS[-1])

@@ -15,7 +15,7 @@ from amaranth.back import verilog
 
 from hw import generators, golden, pysim, stimuli
 from hw.vectors import ports
-from sim.errors import ConfigError
+from sim.errors import ConfigError, field_message
 
 STIMULI = ("random", "exhaustive")
 
@@ -24,12 +24,14 @@ def export(name: str, params: dict, out: Path, stimulus: str = "random", cycles:
            vcd: bool = True) -> dict:
     """Write the files above and return the summary stored in ``NAME.json``."""
     if stimulus not in STIMULI:
-        raise ConfigError(f"stimulus: got {stimulus!r}; allowed: {', '.join(STIMULI)}")
+        raise ConfigError(field_message("stimulus", stimulus, ", ".join(STIMULI)))
     if not 1 <= cycles <= 1_000_000:
-        raise ConfigError(f"cycles: got {cycles}; allowed: 1 to 1000000")
+        raise ConfigError(field_message("cycles", cycles, "1 to 1000000"))
+    if seed < 0:
+        raise ConfigError(field_message("seed", seed, "an integer >= 0"))
+    component = generators.build(name, **params)  # bad parameters fail before anything is written
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    component = generators.build(name, **params)
     (out / f"{name}.v").write_text(verilog.convert(component, name=name, emit_src=False))
     if stimulus == "exhaustive":
         inputs = stimuli.exhaustive(component)

@@ -9,10 +9,11 @@ from __future__ import annotations
 from amaranth.lib import wiring
 
 from hw.pe_array import PEArray
-from sim.errors import ConfigError, suggest
+from sim.errors import ConfigError, field_message, suggest
 from sim.models.pes import PES
 
 ARRAY = "pe_array"
+TYPE_WORDS = {bool: "true or false", int: "an integer", str: "a string"}  # a parameter's type, in words
 
 
 def names() -> tuple[str, ...]:
@@ -30,11 +31,11 @@ def build(name: str, **params) -> wiring.Component:
     if name == ARRAY:
         pe = params.pop("pe", "int8xint8")
         rows, cols = params.pop("rows", 4), params.pop("cols", 4)
-        if pe not in PES:
-            raise ConfigError(f"pe_array.pe: got {pe!r}; allowed: {', '.join(PES)}" + suggest(pe, PES))
+        if not isinstance(pe, str) or pe not in PES:
+            raise ConfigError(field_message("pe_array.pe", pe, ", ".join(PES)) + suggest(pe, PES))
         return PEArray(lambda: build(pe, **params), rows, cols)
     if name not in PES:
-        raise ConfigError(f"generator: got {name!r}; allowed: {', '.join(names())}" + suggest(name, names()))
+        raise ConfigError(field_message("generator", name, ", ".join(names())) + suggest(name, names()))
     entry = PES[name]
     unknown = sorted(set(params) - set(entry.rtl_params))
     if unknown:
@@ -43,5 +44,5 @@ def build(name: str, **params) -> wiring.Component:
     for key, value in params.items():
         kind = type(entry.rtl_params[key])
         if type(value) is not kind:
-            raise ConfigError(f"{name}.{key}: got {value!r}; allowed: {kind.__name__}")
+            raise ConfigError(field_message(f"{name}.{key}", value, TYPE_WORDS.get(kind, kind.__name__)))
     return entry.rtl_class()(**{**entry.rtl_params, **params})

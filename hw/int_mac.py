@@ -13,7 +13,7 @@ from amaranth.hdl import Module, Mux, Signal, signed
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, field_message
 from sim.numerics.codes import DINT4_NEG_CODE, DINT4_POS_CODE
 from sim.numerics.mac import OVERFLOW_RULES
 
@@ -25,17 +25,21 @@ class IntMAC(wiring.Component):
                  weight_format: str = "int", special_shift: int = 1):
         for field, bits in (("w_bits", w_bits), ("a_bits", a_bits)):
             if not 2 <= bits <= 16:
-                raise ConfigError(f"{field}: got {bits}; allowed: 2 to 16")
+                raise ConfigError(field_message(field, bits, "2 to 16"))
         if weight_format not in ("int", "dint4"):
-            raise ConfigError(f"weight_format: got {weight_format!r}; allowed: int, dint4")
+            raise ConfigError(field_message("weight_format", weight_format, "int, dint4"))
         if weight_format == "dint4" and w_bits != 4:
-            raise ConfigError(f"w_bits: got {w_bits}; allowed: 4 for dint4 weights")
+            raise ConfigError(field_message("w_bits", w_bits, "4 for dint4 weights"))
         if overflow not in OVERFLOW_RULES:
-            raise ConfigError(f"overflow: got {overflow!r}; allowed: {', '.join(OVERFLOW_RULES)}")
+            raise ConfigError(field_message("overflow", overflow, ", ".join(OVERFLOW_RULES)))
+        widest = 64 - w_bits - a_bits  # the shifted product must fit the widest accumulator
+        if isinstance(special_shift, bool) or not isinstance(special_shift, int) or not 0 <= special_shift <= widest:
+            raise ConfigError(field_message("special_shift", special_shift, f"an integer from 0 to {widest} "
+                              "(the shifted product fits 64 bits)"))
         shift = special_shift if weight_format == "dint4" else 0
         self.product_bits = w_bits + a_bits + shift
         if not self.product_bits <= acc_bits <= 64:
-            raise ConfigError(f"acc_bits: got {acc_bits}; allowed: {self.product_bits} (the product width) to 64")
+            raise ConfigError(field_message("acc_bits", acc_bits, f"{self.product_bits} (the product width) to 64"))
         self.w_bits, self.a_bits, self.acc_bits = w_bits, a_bits, acc_bits
         self.overflow, self.weight_format, self.shift = overflow, weight_format, shift
         super().__init__({"w": In(signed(w_bits)), "a": In(signed(a_bits)), "valid": In(1), "first": In(1),

@@ -23,7 +23,7 @@ from amaranth.hdl import Module, Signal
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, field_message
 
 
 def _is_weight_side(name: str) -> bool:
@@ -36,7 +36,7 @@ class PEArray(wiring.Component):
     def __init__(self, make_pe: Callable[[], wiring.Component], rows: int = 4, cols: int = 4):
         for field, value in (("rows", rows), ("cols", cols)):
             if not isinstance(value, int) or not 1 <= value <= 64:
-                raise ConfigError(f"{field}: got {value!r}; allowed: an integer from 1 to 64")
+                raise ConfigError(field_message(field, value, "an integer from 1 to 64"))
         self.rows, self.cols = rows, cols
         self.pes = [[make_pe() for _ in range(cols)] for _ in range(rows)]
         self.pe_signature = self.pes[0][0].signature

@@ -1,7 +1,8 @@
 """``dse``: the command line. demo | run | sweep | report | trace | scalesim | rtl | list.
 
-User errors (``sim.errors.DSEError``) print one line and exit with status 2; ``--debug`` shows the
-traceback instead. Ctrl-C exits with status 130; finished sweep points stay on disk.
+User errors (``sim.errors.DSEError``, and OS, decode and parse errors of the user's files) print one
+line and exit with status 2; ``--debug`` shows the traceback instead. An output path is checked
+before the command runs. Ctrl-C exits with status 130; finished sweep points stay on disk.
 
 Each command imports what it needs when it runs (numpy, pandas, pydantic, numba, amaranth, torch
 cost 0.1 to 1 s each to import), so ``dse --help`` and short commands start fast.
@@ -13,7 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from sim.errors import DSEError, WorkloadError, suggest
+from sim.errors import DSEError, WorkloadError, field_message, suggest
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -27,11 +28,11 @@ def _key_values(pairs: list[str], what: str) -> dict:
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key:
-            raise DSEError(f"{what}: got {pair!r}; allowed: KEY=VALUE")
+            raise DSEError(field_message(what, pair, "KEY=VALUE"))
         try:
             out[key] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            raise DSEError(f"{what} {key}: got {text!r}; allowed: a YAML value") from None
+        except (yaml.YAMLError, ValueError):  # PyYAML raises ValueError for impossible dates (2024-13-45)
+            raise DSEError(field_message(f"{what} {key}", text, "a YAML value")) from None
     return out
 
 
@@ -116,6 +117,9 @@ def cmd_trace(args) -> None:
             raise DSEError("trace generate: -o/--output: missing; allowed: a .parquet path")
         print(f"wrote {_load_trace(args).save(args.output)}")
         return
+    if not (args.file or args.trace or args.workload):
+        raise WorkloadError("trace inspect: trace: missing; allowed: a trace FILE (dse trace inspect FILE.parquet) "
+                            "or -w MODEL (see `dse list`)")
     trace = Trace.load(args.file) if args.file else _load_trace(args)
     ops = trace.ops
     rows = []
@@ -365,14 +369,26 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+# what each command's -o names: a file with one of these suffixes; any other command's -o is a folder
+OUTPUT_SUFFIXES = {"run": (".parquet", ".csv"), "trace": (".parquet",)}
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Its output path is checked before any work; an error the user caused
+    (``sim.errors.user_message``) is one ``dse: error:`` line and exit status 2."""
+    from sim.errors import user_message
+    from sim.files import check_output
+
     args = parser().parse_args(argv)
     try:
+        if getattr(args, "output", None):
+            check_output(args.output, OUTPUT_SUFFIXES.get(args.command))
         args.func(args)
-    except DSEError as exc:
-        if args.debug:
+    except Exception as exc:
+        message = user_message(exc)
+        if args.debug or message is None:
             raise
-        print(f"dse: error: {exc}", file=sys.stderr)
+        print(f"dse: error: {message}", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print("dse: interrupted (finished sweep points are kept)", file=sys.stderr)

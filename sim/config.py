@@ -14,10 +14,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Union
 
-import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
 from sim.errors import ConfigError, suggest
+from sim.files import read_yaml
 from sim.validation import Strict, one_line
 
 if TYPE_CHECKING:
@@ -76,16 +76,9 @@ def presets() -> list[str]:
 
 @lru_cache(maxsize=None)
 def _read_yaml(path: Path) -> dict:
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    data = read_yaml(path, "config")
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: top level must be a mapping of config fields; got {type(data).__name__}")
+        raise ConfigError(f"config {path}: top level must be a mapping of config fields; got {type(data).__name__}")
     return data
 
 

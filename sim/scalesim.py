@@ -22,11 +22,12 @@ import numpy as np
 
 from sim.config import load_config
 from sim.engine import run
-from sim.errors import ConfigError
+from sim.errors import ConfigError, TraceFormatError, field_message
+from sim.files import read_text
 from sim.models import build_model
 from sim.models.systolic import SystolicConfig
 from sim.result import Result
-from sim.trace import Trace, TraceBuilder
+from sim.trace import MAX_DIM, Trace, TraceBuilder
 
 CONV_FIELDS = ("H", "W", "R", "S", "C", "K", "stride")
 GEMM_FIELDS = ("M", "N", "K")
@@ -39,10 +40,9 @@ _ARCH_KEYS = {"arrayheight": "rows", "arraywidth": "cols", "ifmapsramszkb": "ifm
 def read_cfg(path: str | Path) -> SystolicConfig:
     """Translate a SCALE-Sim v2/v3 ``.cfg`` into a validated systolic config in SCALE-Sim mode."""
     path = Path(path)
-    parser = configparser.ConfigParser()
+    parser = configparser.ConfigParser(interpolation=None)  # values are literal: '%' is not special
     try:
-        if not parser.read(path):
-            raise ConfigError(f"{path}: no such file")
+        parser.read_string(read_text(path, "SCALE-Sim .cfg"), source=str(path))
     except configparser.Error as exc:
         raise ConfigError(f"{path}: not a SCALE-Sim .cfg file: {str(exc).splitlines()[0]}") from None
     if "architecture_presets" not in parser:
@@ -81,13 +81,11 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
     """Read a SCALE-Sim topology CSV (conv, or GEMM with ``gemm=True``) into a trace."""
     path = Path(path)
     fields = GEMM_FIELDS if gemm else CONV_FIELDS
+    lines = read_text(path, "SCALE-Sim topology").splitlines()
     try:
-        lines = path.read_text().splitlines()
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not a text CSV file") from None
-    rows = [[c.strip() for c in r] for r in csv.reader(lines)]
+        rows = [[c.strip() for c in r] for r in csv.reader(lines)]
+    except csv.Error as exc:
+        raise ConfigError(f"{path}: not a CSV file: {exc}") from None
     rows = [r[:-1] if r and r[-1] == "" else r for r in rows if any(c for c in r)]
     if len(rows) < 2:
         raise ConfigError(f"{path}: needs a header row and at least one layer row")
@@ -100,12 +98,13 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
             raise ConfigError(f"{path}:{line}: sparsity: got {row[-1]!r}; allowed: 1:1 (N:M sparsity is not supported)")
         dims = {}
         for field, text in zip(fields, row[1:]):
+            allowed = f"an integer from 1 to {MAX_DIM}"
             try:
                 dims[field] = int(text)
-            except ValueError:
-                raise ConfigError(f"{path}:{line}: {field}: got {text!r}; allowed: a positive integer") from None
-            if dims[field] < 1:
-                raise ConfigError(f"{path}:{line}: {field}: got {dims[field]}; allowed: a positive integer")
+            except ValueError:  # also a number of more than 4300 digits
+                raise ConfigError(f"{path}:{line}: {field_message(field, text, allowed)}") from None
+            if not 1 <= dims[field] <= MAX_DIM:
+                raise ConfigError(f"{path}:{line}: {field_message(field, dims[field], allowed)}")
         if gemm:
             builder.add("gemm", row[0], dims, layer=line - 2)
         else:
@@ -117,7 +116,10 @@ def read_topology(path: str | Path, gemm: bool = False) -> Trace:
                     builder.add("conv2d", f"{row[0]}Channel_{channel}", {**dims, "C": 1}, layer=line - 2, phase="conv")
             else:
                 builder.add("conv2d", row[0], dims, layer=line - 2, phase="conv")
-    return builder.build()
+    try:
+        return builder.build()
+    except TraceFormatError as exc:  # a layer too large for the models' integer arithmetic
+        raise ConfigError(f"{path}: {exc}") from None
 
 
 def compute_report(result: Result) -> dict[str, np.ndarray]:

@@ -43,13 +43,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import yaml
 from joblib import Parallel, delayed, parallel_config
 from pydantic import Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
 from sim.errors import ConfigError, DSEError, field_error, suggest
+from sim.files import read_yaml
 from sim.pareto import DEFAULT_TOLERANCE, metrics
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
 from sim.result import work_metrics
@@ -62,8 +62,8 @@ class RandomParam(Strict):
     """One sampled parameter: uniform over ``choices``, or over [low, high] (log-uniform if ``log``)."""
 
     choices: Annotated[list[Any], Field(min_length=1)] | None = None
-    low: float | None = None
-    high: float | None = None
+    low: float | None = Field(None, allow_inf_nan=False)
+    high: float | None = Field(None, allow_inf_nan=False)
     log: bool = False
     integer: bool = False
 
@@ -74,6 +74,8 @@ class RandomParam(Strict):
         if self.choices is None:
             if self.low > self.high:
                 raise ValueError("low <= high")
+            if not np.isfinite(self.high - self.low):
+                raise ValueError("low and high whose difference is a finite number")
             if self.log and self.low <= 0:
                 raise ValueError("low > 0 with log")
             if self.integer and not (self.low.is_integer() and self.high.is_integer()):
@@ -95,7 +97,7 @@ class RandomSpec(Strict):
     """``n`` random samples of ``params`` drawn with numpy's generator seeded by ``seed``."""
 
     n: int = Field(ge=1, le=1_000_000)
-    seed: int = 0
+    seed: int = Field(0, ge=0)  # numpy's generators take non-negative seeds
     params: Annotated[dict[str, RandomParam], Field(min_length=1)]
 
 
@@ -157,14 +159,7 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
 def load_spec(path: str | Path) -> SweepSpec:
     """Read and validate a sweep spec YAML; a config path is taken relative to the spec file."""
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except OSError as exc:
-        raise ConfigError(f"sweep spec {path}: cannot read: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"sweep spec {path}: not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    raw = read_yaml(path, "sweep spec")
     if not isinstance(raw, dict):
         raise ConfigError(f"sweep spec {path}: top level must be a mapping; got {type(raw).__name__}")
     config = raw.get("config")

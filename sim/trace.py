@@ -19,8 +19,9 @@ payloads.
 from __future__ import annotations
 
 import json
-import math
 import re
+import zipfile
+import zlib
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
@@ -28,11 +29,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from sim.errors import TraceFormatError
+from sim.errors import TraceFormatError, field_message
 from sim.numerics.storage import check_format
 
 if TYPE_CHECKING:
     import pandas as pd
+    import pyarrow as pa
 
 SCHEMA = "accel-dse-trace"
 SCHEMA_VERSION = 1
@@ -68,6 +70,11 @@ PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
 COLUMNS: tuple[str, ...] = ("id", "name", "layer", "phase", "kind", *DIMS, *(f"fmt_{o}" for o in OPERANDS), "deps")
 _INTEGER_COLUMNS = frozenset(("id", "layer", *DIMS))
 _ZERO_OK = {"pad"}  # dimensions that may be 0; all others must be >= 1
+# The bound that keeps the models' int64 arithmetic from overflowing: no dimension, and no op's
+# work (the product of its dimensions other than stride and pad, which bounds its MACs and element
+# counts), exceeds 2**62, leaving headroom for the models' small factors (bits per word).
+MAX_DIM = 2**62
+_NOT_WORK = {"stride", "pad"}
 ABSENT = -1
 
 
@@ -171,25 +178,15 @@ class Trace:
 
         path = Path(path)
         if not path.is_file():
-            raise TraceFormatError(f"trace file {path}: no such file")
+            raise TraceFormatError(f"trace file {path}: {'a folder' if path.is_dir() else 'no such file'}; "
+                                   "allowed: a .parquet file written by `dse trace generate`")
         try:
             table = pq.read_table(path)
-        except (pa.ArrowException, OSError) as exc:
+        except (pa.ArrowException, OSError, MemoryError) as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise TraceFormatError(f"trace file {path}: not a readable Parquet file (truncated or foreign): {reason}") from None
-        raw = (table.schema.metadata or {}).get(b"accel_dse")
-        if raw is None:
-            raise TraceFormatError(f"trace file {path}: a Parquet file but not an accel-dse trace (no 'accel_dse' metadata)")
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError:
-            raise TraceFormatError(f"trace file {path}: corrupt 'accel_dse' metadata record") from None
-        if record.get("schema") != SCHEMA or record.get("version") != SCHEMA_VERSION:
-            raise TraceFormatError(f"trace file {path}: schema {record.get('schema')!r} version {record.get('version')!r}; "
-                                   f"allowed: {SCHEMA!r} version {SCHEMA_VERSION}")
-        missing = [c for c in COLUMNS if c not in table.column_names]
-        if missing:
-            raise TraceFormatError(f"trace file {path}: missing columns {missing}")
+        record = _record(table, path)
+        _check_columns(table.schema, path)
         ops = {c: table.column(c).to_pylist() for c in COLUMNS}
         ops["deps"] = [tuple(int(d) for d in deps) for deps in ops["deps"]]
         payloads = _load_payloads(path.with_suffix(".npz"), record["payload_ops"])
@@ -198,6 +195,48 @@ class Trace:
         return trace
 
 
+
+
+def _record(table: pa.Table, path: Path) -> dict:
+    """The ``accel_dse`` metadata record of a trace's Parquet table: schema, version, meta, payload ops."""
+    raw = (table.schema.metadata or {}).get(b"accel_dse")
+    if raw is None:
+        raise TraceFormatError(f"trace file {path}: a Parquet file but not an accel-dse trace (no 'accel_dse' metadata)")
+    try:
+        record = json.loads(raw)
+    except ValueError:  # not JSON, or not UTF-8
+        raise TraceFormatError(f"trace file {path}: corrupt 'accel_dse' metadata record") from None
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA or record.get("version") != SCHEMA_VERSION:
+        got = (record.get("schema"), record.get("version")) if isinstance(record, dict) else record
+        raise TraceFormatError(f"trace file {path}: " + field_message("schema and version", got,
+                                                                     f"{SCHEMA!r} version {SCHEMA_VERSION}"))
+    ops = record.get("payload_ops")
+    if not isinstance(record.get("meta"), dict) or not isinstance(ops, list) or not all(
+            isinstance(op, int) and not isinstance(op, bool) for op in ops):
+        raise TraceFormatError(f"trace file {path}: corrupt 'accel_dse' metadata record (allowed: a meta mapping "
+                               "and a list of payload op ids)")
+    return record
+
+
+def _check_columns(schema: pa.Schema, path: Path) -> None:
+    """Every op column is present with its type: integers, strings, and ``deps`` a list of integers."""
+    import pyarrow as pa
+
+    missing = [c for c in COLUMNS if c not in schema.names]
+    if missing:
+        raise TraceFormatError(f"trace file {path}: missing columns {missing}")
+    for name in COLUMNS:
+        kind = schema.field(name).type
+        if name == "deps":
+            ok = pa.types.is_list(kind) or pa.types.is_large_list(kind)
+            ok = ok and pa.types.is_integer(kind.value_type)
+            allowed = "a list of integers"
+        elif name in ("name", "phase", "kind") or name.startswith("fmt_"):
+            ok, allowed = pa.types.is_string(kind) or pa.types.is_large_string(kind), "a string"
+        else:
+            ok, allowed = pa.types.is_integer(kind), "an integer"
+        if not ok:
+            raise TraceFormatError(f"trace file {path}: column {name}: got type {kind}; allowed: {allowed}")
 
 
 def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np.ndarray]]:
@@ -211,8 +250,9 @@ def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np
             for key in data.files:
                 op, _, name = key.partition("/")
                 payloads.setdefault(int(op), {})[name] = data[key]
-    except (OSError, ValueError, EOFError) as exc:
-        raise TraceFormatError(f"payload file {npz}: not a readable NPZ archive (truncated or foreign): {exc}") from None
+    except (OSError, ValueError, EOFError, KeyError, MemoryError, zipfile.BadZipFile, zlib.error) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise TraceFormatError(f"payload file {npz}: not a readable NPZ archive (truncated or foreign): {reason}") from None
     if sorted(payloads) != sorted(expected_ops):
         raise TraceFormatError(f"payload file {npz}: holds payloads for ops {sorted(payloads)[:8]}..., "
                                f"the trace declares {sorted(expected_ops)[:8]}...")
@@ -220,7 +260,7 @@ def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np
 
 
 def _check_work(work, source: str) -> None:
-    """``meta["work"]``, if given: ``{"unit": a name, "count": a finite number > 0}``."""
+    """``meta["work"]``, if given: ``{"unit": a name, "count": a number > 0 and <= MAX_DIM}``."""
     if work is None:
         return
     allowed = 'a mapping {unit: a name such as "token", count: a number > 0}'
@@ -229,8 +269,8 @@ def _check_work(work, source: str) -> None:
     unit, count = work["unit"], work["count"]
     if not (isinstance(unit, str) and re.fullmatch(r"[A-Za-z][\w ]*", unit)):
         raise TraceFormatError(f"{source}: meta.work.unit: got {unit!r}; allowed: a name such as \"token\" or \"frame\"")
-    if isinstance(count, bool) or not isinstance(count, (int, float)) or not (math.isfinite(count) and count > 0):
-        raise TraceFormatError(f"{source}: meta.work.count: got {count!r}; allowed: a finite number > 0")
+    if isinstance(count, bool) or not isinstance(count, (int, float)) or not 0 < count <= MAX_DIM:
+        raise TraceFormatError(f"{source}: meta.work.count: got {count!r}; allowed: a number > 0 and <= 2**62")
 
 
 class TraceBuilder:
@@ -260,6 +300,8 @@ class TraceBuilder:
             if value is None:
                 raise TraceFormatError(f"op {name!r}: dims.{dim}: missing; kind {kind!r} needs {', '.join(OP_KINDS[kind])}")
             row[dim] = int(value)
+            if row[dim] > MAX_DIM:
+                raise TraceFormatError(f"op {name!r}: dims.{dim}: got {row[dim]}; allowed: an integer <= {MAX_DIM}")
         fmts = {**self.default_formats, **(formats or {})}
         row.update({f"fmt_{o}": fmts.get(o, "") for o in OPERANDS})
         row["deps"] = tuple(deps) if deps is not None else ((op_id - 1,) if op_id else ())
@@ -291,20 +333,44 @@ def validate(trace: Trace, source: str = "trace") -> None:
         raise TraceFormatError(f"{source}: phase: got {sorted(bad_phase)}; allowed: {', '.join(PHASES)}")
     for kind in trace.kinds():
         rows, dims = trace.dims(kind)
+        work = np.ones(len(rows))
         for dim, values in dims.items():
             low = 0 if dim in _ZERO_OK else 1
-            bad = np.flatnonzero(values < low)
+            bad = np.flatnonzero((values < low) | (values > MAX_DIM))
             if bad.size:
                 row = rows[bad[0]]
                 raise TraceFormatError(f"{source}: op {ids[row]} ({names[row]!r}) dims.{dim}: got {values[bad[0]]}; "
-                                       f"allowed: integer >= {low}")
+                                       f"allowed: integer from {low} to {MAX_DIM}")
+            if dim not in _NOT_WORK:
+                work *= values
+        bad = np.flatnonzero(work > MAX_DIM)
+        if bad.size:
+            row = rows[bad[0]]
+            raise TraceFormatError(f"{source}: op {ids[row]} ({names[row]!r}) work (product of its dims): got "
+                                   f"{work[bad[0]]:.3g}; allowed: <= 2**62 (int64 arithmetic)")
         for name in REQUIRED_PAYLOADS.get(kind, ()):
             for op_id in ids[rows]:
                 if name not in trace.payloads.get(int(op_id), {}):
                     raise TraceFormatError(f"{source}: op {op_id} of kind {kind!r} needs payload {name!r}")
+    _check_payloads(trace, source)
     for operand in OPERANDS:
         for fmt in set(trace.column(f"fmt_{operand}")) - {""}:
             check_format(fmt, field=f"{source}: fmt_{operand}")
     for op_id, deps in zip(ids.tolist(), trace.column("deps")):
         if any(d < 0 or d >= op_id for d in deps):
             raise TraceFormatError(f"{source}: op {op_id} deps: got {list(deps)}; allowed: ids of earlier ops")
+
+
+def _check_payloads(trace: Trace, source: str) -> None:
+    """Payloads belong to existing ops; ``kv_len`` holds B integers from 1 to T (one KV length per request)."""
+    for op_id, arrays in trace.payloads.items():
+        if not 0 <= op_id < len(trace):
+            raise TraceFormatError(f"{source}: payload of op {op_id}: no such op; allowed: ids 0..{len(trace) - 1}")
+        kv = arrays.get("kv_len")
+        if kv is None:
+            continue
+        b, t = int(trace.column("B")[op_id]), int(trace.column("T")[op_id])
+        if not (kv.ndim == 1 and kv.dtype.kind in "iu" and len(kv) == b and kv.min() >= 1 and kv.max() <= t):
+            raise TraceFormatError(f"{source}: op {op_id} payload kv_len: got {kv.dtype} {kv.ravel()[:8].tolist()}"
+                                   f"{'...' if kv.size > 8 else ''} (shape {kv.shape}); "
+                                   f"allowed: {b} integers (B) from 1 to {t} (T)")

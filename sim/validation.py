@@ -14,6 +14,7 @@ from types import UnionType
 from typing import Annotated, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic.fields import FieldInfo
 
 from sim.errors import field_message, suggest
 
@@ -68,11 +69,47 @@ def one_line(exc: ValidationError, prefix: str, schema: type[BaseModel], skip: i
     elif first["type"] == "missing":
         msg = f"{field}: missing (required)"
     else:
-        options = dict.fromkeys(allowed(e) for where, e in errors if where == loc)
+        whole = first["type"] in BOUNDS and bounds(_field_at(schema, loc))
+        options = [whole] if whole else dict.fromkeys(allowed(e) for where, e in errors if where == loc)
         msg = field_message(field, first.get("input"), " or ".join(options))
     others = len({where for where, _ in errors} - {loc})
     more = f" (and {others} more problem{'s' if others > 1 else ''})" if others else ""
     return f"{prefix}: {msg}{more}"
+
+
+def bounds(field: FieldInfo | None) -> str:
+    """All the bounds of a numeric field in words ("an integer from 1 to 4096", "a number > 0 and
+    <= 1048576"), so that one failed bound shows the whole range; "" for a field without any."""
+    if field is None:
+        return ""
+    limits = {kind: getattr(m, kind) for m in field.metadata for kind in ("ge", "gt", "le", "lt") if hasattr(m, kind)}
+    if "ge" in limits and "le" in limits:
+        words = [f"from {limits['ge']} to {limits['le']}"]
+    else:
+        words = [f"{op} {limits[kind]}" for kind, op in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")) if kind in limits]
+    kind = "an integer" if _union_members(field.annotation) == {int} else "a number"
+    return f"{kind} {' and '.join(words)}" if words else ""
+
+
+def _union_members(annotation) -> set:
+    """The types a (possibly Optional) annotation admits, None left out."""
+    if get_origin(annotation) in (Union, UnionType):
+        return {arg for arg in get_args(annotation) if arg is not type(None)}
+    return {annotation}
+
+
+def _field_at(model: type[BaseModel] | None, loc: tuple) -> FieldInfo | None:
+    """The field a location (without union member tags) names, or None when it names no field."""
+    field, i = None, 0
+    while model is not None and i < len(loc):
+        field = model.model_fields.get(loc[i])
+        if field is None:
+            return None
+        inner, keyed = _schema_in(field.annotation)
+        i += 1 + keyed
+        if i < len(loc):
+            model, field = inner, None
+    return field
 
 
 def field_loc(model: type[BaseModel] | None, loc: tuple) -> tuple:

@@ -109,6 +109,6 @@ def test_list_shows_preset_values_and_workload_parameters(capsys):
 def test_missing_workload_names_only_options_the_command_takes(capsys):
     assert cli.main(["trace", "inspect"]) == 2
     err = capsys.readouterr().err
-    assert "give -w MODEL (see `dse list`) or a trace FILE" in err and "--trace" not in err
+    assert "a trace FILE" in err and "-w MODEL (see `dse list`)" in err and "--trace" not in err
     assert cli.main(["run", "-c", "edge-32"]) == 2
     assert "or --trace FILE" in capsys.readouterr().err

@@ -10,6 +10,8 @@ Keys (defaults in brackets):
   one KV length per request, instead of ``batch`` and ``context``); formats over W, A, O, KV;
 - CNNs: ``layers`` [all; a list of layer names], formats over W, A, O.
 
+Bounds and meanings of the parameters, as data: ``parameters(model)``.
+
 Examples: ``{"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 4096}``,
 ``{"model": "pointpillars-kitti", "layers": ["block1.conv0"]}``, ``{"model": "resnet-50"}``.
 Anything else raises a one-line WorkloadError naming the field, the value and what is allowed.
@@ -21,7 +23,7 @@ from collections.abc import Mapping
 
 from sim.errors import WorkloadError, field_error
 from sim.trace import Trace
-from workloads import checks, cnn
+from workloads import checks, cnn, llm
 from workloads.llm import KVCacheState, decode, prefill
 from workloads.zoo import lookup, models
 
@@ -48,4 +50,16 @@ def build(spec: Mapping) -> Trace:
     return (prefill if phase == "prefill" else decode)(spec["model"], **args)
 
 
-__all__ = ["build", "models", "prefill", "decode", "KVCacheState"]
+def parameters(model: str) -> dict[str, checks.Param]:
+    """The ``-p`` parameters of a zoo model, as data: name -> ``Param(type, low, high, doc)``
+    (bounds of an integer, or of each integer of a list; None: no bound). ``num_layers`` of an LLM
+    is bounded by the model's layer count."""
+    family, shape = lookup(model)
+    if family == "cnn":
+        return dict(cnn.PARAMETERS)
+    params = dict(llm.PARAMETERS)
+    params["num_layers"] = params["num_layers"]._replace(high=shape["layers"])
+    return params
+
+
+__all__ = ["build", "models", "parameters", "prefill", "decode", "KVCacheState"]

@@ -5,11 +5,32 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from numbers import Integral
+from typing import NamedTuple
 
 import numpy as np
 
 from sim.errors import WorkloadError, field_error, suggest
 from sim.numerics import FORMATS
+
+
+class Param(NamedTuple):
+    """One workload parameter as data (``dse list`` shows it): its type, the bounds of an integer
+    (or of each integer of a list), None where there is none, and what it means."""
+
+    type: str
+    low: int | None
+    high: int | None
+    doc: str
+
+    def check(self, name: str, value) -> int:
+        """``value`` as an int within this parameter's bounds (errors name ``workload.NAME``)."""
+        return integer(f"workload.{name}", value, self.low, self.high)
+
+
+# The bounds of the zoo's integer parameters keep every op of every zoo model at the largest values
+# within the work a trace allows (``sim.trace.MAX_DIM``; tests/workloads check the corners).
+BATCH = Param("int", 1, 4096, "requests (LLMs) or images/frames (CNNs) per run")
+FORMATS_DOC = "number format per operand, e.g. {W: int4}; the rest stay int8 (see `dse list` PEs)"
 
 
 def _fail(field: str, value, allowed: str) -> WorkloadError:
@@ -19,7 +40,7 @@ def _fail(field: str, value, allowed: str) -> WorkloadError:
 def integer(field: str, value, low: int = 1, high: int | None = None) -> int:
     """``value`` as an int in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, Integral) or value < low or (high is not None and value > high):
-        raise _fail(field, value, f"an integer >= {low}" + (f" and <= {high}" if high is not None else ""))
+        raise _fail(field, value, f"an integer >= {low}" if high is None else f"an integer from {low} to {high}")
     return int(value)
 
 
@@ -43,12 +64,15 @@ def formats(field: str, value, operands: Sequence[str]) -> dict[str, str]:
     return dict(value)
 
 
-def lengths(field: str, value, low: int) -> np.ndarray:
-    """A non-empty 1-D sequence of integers >= low, as an int64 array (errors name the bad element)."""
+def lengths(field: str, value, low: int, high: int | None = None, count: int | None = None) -> np.ndarray:
+    """A non-empty 1-D sequence of at most ``count`` integers in [low, high], as an int64 array
+    (errors name the bad element)."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, (Sequence, np.ndarray)) or len(value) == 0:
         raise _fail(field, value, f"a non-empty list of integers >= {low}")
+    if count is not None and len(value) > count:
+        raise WorkloadError(f"{field}: got {len(value)} lengths; allowed: at most {count} (one per request)")
     for i, n in enumerate(value):
-        integer(f"{field}[{i}]", n, low)
+        integer(f"{field}[{i}]", n, low, high)
     return np.array(value, dtype=np.int64)
 
 

@@ -24,6 +24,11 @@ from workloads.assemble import op_formats
 from workloads.zoo import family, lookup
 
 DEFAULT_FORMATS = {"W": "int8", "A": "int8", "O": "int8"}
+PARAMETERS = {
+    "batch": checks.BATCH,
+    "layers": checks.Param("list[str]", None, None, "only these layers, by name (default: all)"),
+    "formats": checks.Param("mapping", None, None, checks.FORMATS_DOC + " (operands W, A, O)"),
+}
 
 Layer = tuple[str, str, dict[str, int]]  # (kind, name, dims)
 
@@ -92,7 +97,7 @@ def layers_of(model: str, batch: int = 1) -> list[Layer]:
 def trace(model: str, batch: int = 1, layers: list[str] | None = None, formats: dict[str, str] | None = None) -> Trace:
     """Trace of one inference of ``batch`` images, optionally only the named layers (kept in network order)."""
     net = _net(model)
-    batch = checks.integer("workload.batch", batch)
+    batch = PARAMETERS["batch"].check("batch", batch)
     all_layers = layers_of(model, batch)
     if layers is not None:
         layers = checks.names("workload.layers", layers, [name for _, name, _ in all_layers])

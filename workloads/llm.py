@@ -41,6 +41,18 @@ from workloads.zoo import family, lookup
 
 OPS_PER_ELEMENT = {"rmsnorm": 4, "layernorm": 7, "rope": 3, "swiglu": 5, "relu": 1, "residual": 1}
 DEFAULT_FORMATS = {"W": "int8", "A": "int8", "O": "int8", "KV": "int8"}
+MAX_CONTEXT = 1 << 20  # tokens: the longest published context windows are about a million tokens
+PARAMETERS = {
+    "phase": checks.Param("str", None, None, "prefill or decode (required)"),
+    "prompt": checks.Param("int", 1, 1 << 15, "prompt tokens per request (prefill; required there)"),
+    "context": checks.Param("int", 1, MAX_CONTEXT, "KV tokens each request attends over (decode; or kv_lengths)"),
+    "batch": checks.BATCH,
+    "kv_lengths": checks.Param("list[int]", 1, MAX_CONTEXT, "one KV length per request, a ragged decode batch "
+                               f"(at most {checks.BATCH.high} requests; instead of batch and context)"),
+    "num_layers": checks.Param("int", 1, None, "transformer layers emitted (default and most: the model's)"),
+    "lm_head": checks.Param("bool", None, None, "end with the final norm and LM head (default true)"),
+    "formats": checks.Param("mapping", None, None, checks.FORMATS_DOC + " (operands W, A, O, KV)"),
+}
 
 
 class KVCacheState:
@@ -70,8 +82,8 @@ def prefill(model: str, prompt: int, batch: int = 1, num_layers: int | None = No
             formats: dict[str, str] | None = None) -> Trace:
     """Trace of the prefill of ``batch`` requests of ``prompt`` tokens each."""
     shape = _shape(model)
-    prompt = checks.integer("workload.prompt", prompt)
-    batch = checks.integer("workload.batch", batch)
+    prompt = PARAMETERS["prompt"].check("prompt", prompt)
+    batch = PARAMETERS["batch"].check("batch", batch)
     return _step(model, shape, "prefill", batch, prompt, prompt, None, num_layers, lm_head, formats,
                  {"batch": batch, "prompt": prompt})
 
@@ -85,13 +97,14 @@ def decode(model: str, context: int | None = None, batch: int | None = None, kv_
         if context is not None or batch is not None:
             raise field_error("workload.kv_lengths", _plain(kv_lengths),
                               "either kv_lengths or context (and batch), not both", WorkloadError)
-        lengths = checks.lengths("workload.kv_lengths", kv_lengths, low=1)
+        bounds = PARAMETERS["kv_lengths"]
+        lengths = checks.lengths("workload.kv_lengths", kv_lengths, bounds.low, bounds.high, checks.BATCH.high)
     elif context is None:
         raise field_error("workload.context", None, "an integer >= 1 (required in phase decode, or give kv_lengths)",
                           WorkloadError)
     else:
-        lengths = np.full(checks.integer("workload.batch", 1 if batch is None else batch),
-                          checks.integer("workload.context", context), dtype=np.int64)
+        lengths = np.full(PARAMETERS["batch"].check("batch", 1 if batch is None else batch),
+                          PARAMETERS["context"].check("context", context), dtype=np.int64)
     batch, T = len(lengths), int(lengths.max())
     meta = {"batch": batch, "context": T}
     payload = None
@@ -117,7 +130,7 @@ def _step(model: str, shape: dict, phase: str, batch: int, tokens: int, T: int, 
           formats, meta: dict) -> Trace:
     layers = shape["layers"]
     if num_layers is not None:
-        layers = checks.integer("workload.num_layers", num_layers, 1, layers)
+        layers = PARAMETERS["num_layers"]._replace(high=layers).check("num_layers", num_layers)
     lm_head = checks.flag("workload.lm_head", lm_head)
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", formats, OPERANDS)}
     h, M = shape["hidden"], batch * tokens

@@ -46,6 +46,7 @@ import numpy as np
 import yaml
 
 from sim.errors import field_error, suggest
+from sim.files import read_yaml
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -415,11 +416,7 @@ def _load(node_nm: float, key: tuple | None) -> TechLibrary:
     entries = dict(_data().entries)
     if key is not None:
         if key[0] == "file":
-            try:
-                overrides = yaml.safe_load(Path(key[1]).read_text())
-            except (OSError, yaml.YAMLError) as exc:
-                reason = str(exc).replace("\n", " ")
-                raise field_error("tech.overrides", key[1], f"a readable YAML mapping ({reason})") from None
+            overrides = read_yaml(key[1], "tech.overrides")
         else:
             overrides = json.loads(key[1])
         if not isinstance(overrides, (Mapping, type(None))):

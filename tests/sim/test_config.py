@@ -30,13 +30,13 @@ def test_yaml_file(tmp_path):
 
 
 @pytest.mark.parametrize("overrides, message", [
-    ({"array.rows": 0}, "array.rows: got 0; allowed: >= 1"),
-    ({"array.rows": 5000}, "array.rows: got 5000; allowed: <= 4096"),
+    ({"array.rows": 0}, "array.rows: got 0; allowed: an integer from 1 to 4096"),
+    ({"array.rows": 5000}, "array.rows: got 5000; allowed: an integer from 1 to 4096"),
     ({"array.dataflow": "rs"}, "array.dataflow: got 'rs'"),
     ({"array.depth": 3}, "array.depth: unknown key; allowed: rows, cols, dataflow"),
     ({"clock_ghz": "fast"}, "clock_ghz: got 'fast'"),
     ({"dram.kind": "ddr9"}, "dram.kind: got 'ddr9'; allowed: one of ddr3, ddr4"),
-    ({"sram.ifmap_kb": -1}, "sram.ifmap_kb: got -1; allowed: > 0"),
+    ({"sram.ifmap_kb": -1}, "sram.ifmap_kb: got -1; allowed: a number > 0 and <= 1048576"),
     ({"array.rows": 0, "array.cols": 0}, "(and 1 more problem)"),
     ({"array.rows.x": 1}, "override array.rows.x: array.rows is not a mapping"),
 ])

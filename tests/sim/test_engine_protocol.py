@@ -88,8 +88,9 @@ def test_work_units_and_a_model_without_a_peak():
 
 
 @pytest.mark.parametrize("work, message", [
-    ({"unit": "token", "count": 0}, r"meta\.work\.count: got 0; allowed: a finite number > 0"),
+    ({"unit": "token", "count": 0}, r"meta\.work\.count: got 0; allowed: a number > 0 and <= 2\*\*62"),
     ({"unit": "token", "count": "8"}, r"meta\.work\.count: got '8'"),
+    ({"unit": "token", "count": 1e308}, r"meta\.work\.count: got 1e\+308; allowed: a number > 0 and <= 2\*\*62"),
     ({"unit": "", "count": 1}, r"meta\.work\.unit: got ''"),
     ({"count": 1}, r"meta\.work: got \{'count': 1\}"),
 ])

@@ -58,7 +58,7 @@ def test_bad_spec(spec, field):
 def test_messages_list_what_is_allowed():
     with pytest.raises(WorkloadError, match=r"^workload.model: got 'gpt-9'; allowed: llama-2-7b, .*, pointpillars-kitti$"):
         build({"model": "gpt-9"})
-    with pytest.raises(WorkloadError, match=r"^workload.batch: got 0; allowed: an integer >= 1$"):
+    with pytest.raises(WorkloadError, match=r"^workload.batch: got 0; allowed: an integer from 1 to 4096$"):
         build({**DECODE, "batch": 0})
     with pytest.raises(WorkloadError, match=r"allowed: block1.conv0, .*, head.conv_dir$"):
         build({"model": "pointpillars-kitti", "layers": ["block9.conv0"]})
