@@ -180,17 +180,20 @@ def _preset_lines(config, tech) -> list[str]:
     return lines
 
 
-def _parameters(function, keys) -> str:
-    """``keys`` of a workload with the defaults of ``function``'s signature (``(required)`` without one)."""
+def _parameters(table, function, keys) -> list[str]:
+    """One line per workload parameter: name, type with bounds, default (from ``function``'s
+    signature) and meaning, from the workload's parameter table (``workloads.parameters``)."""
     import inspect
 
     signature = inspect.signature(function).parameters
-    shown = []
+    lines = []
     for key in keys:
+        param = table[key]
+        bounds = "" if param.low is None else f" {param.low} to {param.high}" if param.high else f" >= {param.low}"
         default = signature[key].default if key in signature else None
-        shown.append(f"{key} (required)" if default is inspect.Parameter.empty
-                     else key if default is None else f"{key}={default}")
-    return ", ".join(shown)
+        shown = "" if default in (None, inspect.Parameter.empty) else f" = {default}"
+        lines.append(f"{key}{shown}: {param.type}{bounds}; {param.doc}")
+    return lines
 
 
 def cmd_list(args) -> None:
@@ -217,12 +220,17 @@ def cmd_list(args) -> None:
     print("  " + ", ".join(f"{p.name} ({p.weight_format} x {p.act_format})" for p in PES.values()))
     print("workloads (-w MODEL -p KEY=VALUE; in sweep specs workload.KEY):")
     for phase, function in (("prefill", llm.prefill), ("decode", llm.decode)):
-        keys = [k for k in LLM_KEYS[phase] if k not in ("model", "phase")]
-        print(f"  LLM, phase={phase}: {_parameters(function, keys)}")
+        print(f"  LLM, -p phase={phase}:")
+        for line in _parameters(llm.PARAMETERS, function, [k for k in LLM_KEYS[phase] if k not in ("model", "phase")]):
+            print(f"    {line}")
+    print("  LLM models:")
     for name, shape in family("llm").items():
         print(f"    {name:<18} num_layers 1 to {shape['layers']}; hidden {shape['hidden']}, heads {shape['heads']}, "
               f"kv_heads {shape.get('kv_heads', shape['heads'])}, ffn {shape['ffn']}, vocab {shape['vocab']}")
-    print(f"  CNN: {_parameters(cnn.trace, [k for k in CNN_KEYS if k != 'model'])}")
+    print("  CNN:")
+    for line in _parameters(cnn.PARAMETERS, cnn.trace, [k for k in CNN_KEYS if k != "model"]):
+        print(f"    {line}")
+    print("  CNN models:")
     for name in family("cnn"):
         layers = [layer for _, layer, _ in cnn.layers_of(name)]
         print(f"    {name:<18} layers: {len(layers)} ({layers[0]}, ..., {layers[-1]})")

@@ -101,7 +101,8 @@ def test_list_shows_preset_values_and_workload_parameters(capsys):
     assert "dram: kind ddr4, bandwidth_gbs 12.8" in out and "mac: operand_bits 8, acc_bits 32" in out
     # edge-128 sets no bandwidth: a DDR4-3200 x64 channel is 3200 MT/s x 8 B = 25.6 GB/s
     assert "dram: kind ddr4 (25.6 GB/s from the kind)" in out
-    assert "phase=prefill: prompt (required), batch=1" in out
+    assert "prompt: int 1 to 32768;" in out and "batch = 1: int 1 to 4096;" in out  # bounds from workloads.parameters
+    assert "context: int 1 to 1048576;" in out
     assert "llama-2-70b" in out and "num_layers 1 to 80" in out  # Llama-2-70B has 80 layers
     assert "resnet-50" in out and "layers: 54 (conv1, ..., fc)" in out  # 1 stem + 16x3 bottleneck + 4 downsample + fc
 
