@@ -7,6 +7,7 @@ traceback instead. Ctrl-C exits with status 130; finished sweep points stay on d
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -82,11 +83,27 @@ def cmd_run(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from sim.sweep import load_spec, run_sweep
+    from sim.sweep import SweepInterrupted, load_spec, run_sweep
 
-    table = run_sweep(load_spec(args.spec), args.output, n_jobs=args.jobs, dask_address=args.dask,
-                      progress=not args.no_progress)
+    try:
+        table = run_sweep(load_spec(args.spec), args.output, n_jobs=args.jobs, dask_address=args.dask,
+                          progress=not args.no_progress, dask_timeout=args.dask_timeout)
+    except SweepInterrupted as exc:
+        print(f"dse: interrupted: {exc}; resume with: {_sweep_command(args)}", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     print(f"{len(table)} points in {args.output}")
+
+
+def _sweep_command(args) -> str:
+    """The ``dse sweep`` command line that reruns ``args`` (computing only the missing points)."""
+    words = ["dse", "sweep", args.spec, "-o", args.output]
+    if args.jobs != -1:
+        words += ["-j", str(args.jobs)]
+    if args.dask:
+        words += ["--dask", args.dask, "--dask-timeout", f"{args.dask_timeout:g}"]
+    if args.no_progress:
+        words.append("--no-progress")
+    return shlex.join(words)
 
 
 def cmd_report(args) -> None:
@@ -203,6 +220,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="sweep folder (cache + results)")
     p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster at ADDRESS")
+    p.add_argument("--dask-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="give up if the Dask scheduler does not answer within SECONDS (default 5)")
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_sweep)
 

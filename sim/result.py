@@ -110,8 +110,11 @@ class Result:
         """The totals without those ``work_metrics`` derives (what a sweep stores per point)."""
         return {k: v for k, v in self.totals.items() if k not in WORK_METRICS}
 
-    def basis_table(self) -> pd.DataFrame:
-        """The cited per-unit costs behind every energy and area number (value, unit, source)."""
-        rows = [{"quantity": k, "value": v.value, "unit": v.unit, "source": v.source}
+    def basis_records(self) -> list[dict]:
+        """The cited per-unit costs behind every energy and area number (quantity, value, unit, source)."""
+        return [{"quantity": k, "value": v.value, "unit": v.unit, "source": v.source}
                 for k, v in {**self.basis, **{f"area_{k}": v for k, v in self.area.items()}}.items()]
-        return pd.DataFrame(rows)
+
+    def basis_table(self) -> pd.DataFrame:
+        """``basis_records`` as a table."""
+        return pd.DataFrame(self.basis_records())

@@ -1,8 +1,10 @@
-"""Sweeps: expansion, validation, resume, a SIGKILL mid-sweep, and the Dask backend."""
+"""Sweeps: expansion, validation, resume, a SIGKILL or Ctrl-C mid-sweep, and the Dask backend."""
 
 import itertools
 import json
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -11,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from pandas.testing import assert_frame_equal
 
+from sim.cli import main
 from sim.errors import ConfigError, DSEError
 from sim.point import code_version
 from sim.sweep import expand, load_results, load_spec, run_sweep
@@ -182,21 +186,22 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     killed, points_dir = tmp_path / "killed", tmp_path / "killed" / "points"
     child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, json.dumps(KILL_SPEC), str(killed)])
     deadline = time.monotonic() + 60
-    while len(list(points_dir.glob("*.parquet"))) < 20 and child.poll() is None and time.monotonic() < deadline:
+    while len(list(points_dir.glob("*.parquet"))) < 3 and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    finished = {f.stem: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
-    assert 0 < len(finished) < total, f"kill came too late or too early: {len(finished)} of {total} finished"
-    assert all(pq.read_metadata(points_dir / f"{k}.parquet").num_rows == 1 for k in finished)
+    chunks = {f.name: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
+    keys = [k for name in chunks for k in pq.read_table(points_dir / name, columns=["key"])["key"].to_pylist()]
+    assert 0 < len(keys) < total, f"kill came too late or too early: {len(keys)} of {total} finished"
+    assert len(set(keys)) == len(keys)  # no point stored twice
     assert not (killed / "results.parquet").exists()
-    assert len(load_results(killed)) == len(finished)
+    assert len(load_results(killed)) == len(keys)
     child_version = json.loads((killed / "sweep.json").read_text())["code_version"]
     assert child_version == code_version(), "sources under sim/ or workloads/ changed during the test; rerun it"
 
     resumed = run_sweep(KILL_SPEC, killed, n_jobs=2, progress=False)
-    assert (resumed.attrs["computed"], resumed.attrs["cached"]) == (total - len(finished), len(finished))
-    assert {k: (points_dir / f"{k}.parquet").stat().st_mtime_ns for k in finished} == finished
+    assert (resumed.attrs["computed"], resumed.attrs["cached"]) == (total - len(keys), len(keys))
+    assert {name: (points_dir / name).stat().st_mtime_ns for name in chunks} == chunks  # finished chunks untouched
     clean = run_sweep(KILL_SPEC, tmp_path / "clean", n_jobs=2, progress=False)
     assert clean.attrs["computed"] == total
     assert_frame_equal(resumed.sort_values("point", ignore_index=True), clean.sort_values("point", ignore_index=True))
@@ -210,3 +215,54 @@ def test_dask_backend_matches_joblib(tmp_path):
         remote = run_sweep(small, tmp_path / "dask", dask_address=cluster.scheduler_address, progress=False)
     assert remote.attrs["computed"] == 6
     assert_frame_equal(remote, local)
+
+
+def _finished_keys(points_dir: Path) -> list[str]:
+    return [k for f in points_dir.glob("*.parquet") for k in pq.read_table(f, columns=["key"])["key"].to_pylist()]
+
+
+def test_ctrl_c_prints_the_resume_command_and_keeps_finished_points(tmp_path):
+    total = len(KILL_GRID["array.rows"]) * len(KILL_GRID["array.cols"])
+    code_version.cache_clear()
+    (tmp_path / "kill.yaml").write_text(yaml.safe_dump(KILL_SPEC))
+    out, points_dir = tmp_path / "out", tmp_path / "out" / "points"
+    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", "kill.yaml", "-o", "out", "-j", "1",
+                              "--no-progress"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(points_dir.glob("*.parquet")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    err = child.communicate(timeout=60)[1]
+    finished = _finished_keys(points_dir)
+    assert 0 < len(finished) < total, f"Ctrl-C came too late or too early: {len(finished)} of {total} finished"
+    assert child.returncode == 130 and err.count("\n") == 1, err
+    message, _, command = err.strip().partition("; resume with: ")
+    assert message == f"dse: interrupted: {len(finished)} of {total} points finished and kept in out"
+    assert shlex.split(command) == ["dse", "sweep", "kill.yaml", "-o", "out", "-j", "1", "--no-progress"]
+
+    chunks = {f: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
+    with pytest.MonkeyPatch.context() as mp:  # run the printed command here
+        mp.chdir(tmp_path)
+        assert main(shlex.split(command)[1:]) == 0
+    last = json.loads((out / "runs.jsonl").read_text().splitlines()[-1])
+    assert (last["computed"], last["cached"]) == (total - len(finished), len(finished))
+    assert {f: f.stat().st_mtime_ns for f in chunks} == chunks
+    assert sorted(_finished_keys(points_dir)) == sorted(set(_finished_keys(points_dir)))
+    assert len(pd.read_parquet(out / "results.parquet")) == total
+
+
+def test_unreachable_dask_scheduler_is_one_line_and_writes_nothing(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    with socket.socket() as sock:  # a local port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec(grid={"array.rows": [8, 16]})))
+    out = tmp_path / "out"
+    argv = ["sweep", str(tmp_path / "spec.yaml"), "-o", str(out), "--dask", address, "--dask-timeout", "0.5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"dse: error: --dask: got {address!r}, which could not be reached")
+    assert "after 0.5 s" in err  # the scheduler was given the timeout asked for, not the 30 s default
+    assert not out.exists()
+    assert main([*argv[:-1], "0"]) == 2
+    assert capsys.readouterr().err == "dse: error: --dask-timeout: got 0.0; allowed: a number of seconds > 0\n"
