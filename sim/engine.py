@@ -79,6 +79,35 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
                          f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
 
 
+def _merge(model, kinds: list[str], rows: list[np.ndarray], outs: list[dict]) -> tuple[dict, dict, set]:
+    """The per-kind outputs as whole-trace columns in trace order, one concatenation and one
+    reordering per column (NaN, or None for non-numbers, where a kind has no value); the rows each
+    column came back for; the columns some kind returned as floats."""
+    order = np.argsort(np.concatenate(rows), kind="stable")  # kind-grouped position -> trace position
+    costs, given, fractional = {}, {}, set()
+    for col in dict.fromkeys(c for out in outs for c in out):
+        pieces, given[col], numeric = [], [], None
+        for kind, kind_rows, out in zip(kinds, rows, outs):
+            values = out.get(col)
+            if values is None:
+                pieces.append(None)
+                continue
+            values = values if isinstance(values, np.ndarray) else np.asarray(values)
+            if numeric is not None and numeric != (values.dtype.kind in "fiub"):
+                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
+                                 "kinds and not for others; allowed: one type per column")
+            numeric = values.dtype.kind in "fiub"
+            if values.dtype.kind == "f":
+                fractional.add(col)
+            pieces.append(values)
+            given[col].append(kind_rows)
+        dtype = float if numeric else object
+        pieces = [np.full(len(r), np.nan if numeric else None, dtype) if piece is None else piece
+                  for r, piece in zip(rows, pieces)]
+        costs[col] = np.concatenate(pieces).astype(dtype, copy=False)[order]
+    return costs, given, fractional
+
+
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     """Identity, cost, utilization and bound columns of every op, in trace order."""
     unsupported = [k for k in trace.kinds() if k not in model.kinds]
@@ -89,25 +118,14 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
     required = required_columns(model)
-    costs: dict[str, np.ndarray] = {}
-    given: dict[str, list] = {}  # the rows each column was returned for (NaN elsewhere)
-    fractional: set[str] = set()  # columns some kind returned as floats
-    for kind in trace.kinds():
-        rows, batch = _batch(trace, kind)
+    kinds, rows, outs = trace.kinds(), [], []
+    for kind in kinds:
+        kind_rows, batch = _batch(trace, kind)
         out = model.evaluate(batch)
         _check_batch(model, batch, out, required)
-        for col, values in out.items():
-            dtype = (values if isinstance(values, np.ndarray) else np.asarray(values)).dtype.kind
-            if col not in costs:
-                costs[col] = np.full(n, np.nan) if dtype in "fiub" else np.full(n, None, object)
-                given[col] = []
-            elif (dtype in "fiub") != (costs[col].dtype != object):
-                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
-                                 "kinds and not for others; allowed: one type per column")
-            if dtype == "f":
-                fractional.add(col)
-            costs[col][rows] = values
-            given[col].append(rows)
+        rows.append(kind_rows)
+        outs.append(out)
+    costs, given, fractional = _merge(model, kinds, rows, outs)
     _check_values(model, trace, costs, given, set(costs) - fractional, required)
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them

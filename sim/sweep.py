@@ -52,11 +52,11 @@ from joblib import Parallel, delayed, effective_n_jobs, parallel_config
 from pydantic import Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
-from sim.config import load_config, presets
+from sim.config import load_config, presets, raw_config
 from sim.errors import ConfigError, DSEError, field_error
 from sim.pareto import DEFAULT_TOLERANCE, metrics
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
-from sim.result import work_metrics
+from sim.result import WORK_METRICS, work_metrics
 from sim.validation import Strict, one_line
 
 CHUNK_SECONDS = 0.25  # work per chunk a worker returns: what a kill can lose, per worker
@@ -189,6 +189,10 @@ def expand(spec: dict | SweepSpec) -> list[Point]:
         rng = np.random.default_rng(spec.random.seed)
         drawn = {name: p.sample(rng, spec.random.n) for name, p in spec.random.params.items()}
         samples = [{name: values[i] for name, values in drawn.items()} for i in range(spec.random.n)]
+    try:
+        base = raw_config(spec.config)  # read once, copied per point
+    except DSEError as exc:
+        raise type(exc)(f"sweep spec: {exc}") from None
     points = []
     for index, (combo, sample) in enumerate(itertools.product(combos, samples)):
         params = {**combo, **sample}
@@ -196,7 +200,7 @@ def expand(spec: dict | SweepSpec) -> list[Point]:
         varied = {k.removeprefix("workload."): v for k, v in params.items() if k.startswith("workload.")}
         workload = {**spec.workload, **varied}
         try:
-            point = canonical_point(spec.config, overrides, workload)
+            point = canonical_point(base, overrides, workload)
             load_config(point["config"])
         except DSEError as exc:
             raise type(exc)(f"sweep point {index} {params}: {exc}") from None
@@ -360,8 +364,9 @@ def run_sweep(spec: dict | SweepSpec, out_dir: str | Path, n_jobs: int = -1, das
             with open(out / "runs.jsonl", "a") as log:
                 log.write(json.dumps({"start": started, "end": time.time(), "computed": len(done), "cached": cached,
                                       "points": len(points), "n_jobs": n_jobs, "dask": dask_address}) + "\n")
-    table = _assemble(points_dir, meta["points"])
-    _write_atomic(out / "results.parquet", _parquet_bytes(pa.Table.from_pandas(table, preserve_index=False)))
+    results = _assemble(points_dir, meta["points"])
+    _write_atomic(out / "results.parquet", _parquet_bytes(results))
+    table = results.to_pandas()
     table.attrs.update(computed=len(done), cached=cached)
     if progress:
         print(f"sweep {spec.name}: {len(points)} points, {len(done)} computed, {cached} cached -> {out}",
@@ -409,21 +414,31 @@ def _finished_keys(points_dir: Path) -> set[str]:
     return {key for f in sorted(points_dir.glob("*.parquet")) for key in _read(f, ["key"]).column("key").to_pylist()}
 
 
-def _assemble(points_dir: Path, points: list) -> pd.DataFrame:
+def _assemble(points_dir: Path, points: list) -> pa.Table:
     """The finished points in point order, with their per-work-unit metrics; index and ``p.*``
     columns come from the current spec, since one stored row may serve several points (or the
     same point under another spec)."""
-    order = pd.DataFrame([{"point": i, "key": k, **{f"p.{n}": flat_param(v) for n, v in params.items()}}
-                          for i, k, params in points])
+    order = pa.Table.from_pandas(pd.DataFrame(
+        [{"point": i, "key": k, **{f"p.{n}": flat_param(v) for n, v in params.items()}} for i, k, params in points]),
+        preserve_index=False)
     tables = [_read(f) for f in sorted(points_dir.glob("*.parquet"))]
     if not tables:
-        return order.iloc[:0]
+        return order.slice(0, 0)
     rows = pa.concat_tables(tables, promote_options="permissive")
-    rows = rows.filter(pc.is_in(rows["key"], pa.array(order["key"].unique()))).to_pandas()
-    rows = rows.drop(columns=[c for c in rows.columns if c == "point" or c.startswith("p.")])
-    rows = rows[~rows["key"].duplicated()]  # a point stored twice (two runs at once) counts once
-    table = order.merge(rows, on="key", how="inner")
-    return table.assign(**work_metrics(table))
+    rows = rows.drop_columns([c for c in rows.column_names if c == "point" or c.startswith("p.") or c in WORK_METRICS])
+    position = {}
+    for i, key in enumerate(rows["key"].to_pylist()):
+        position.setdefault(key, i)  # a point stored twice (two runs at once) counts once
+    found = [position.get(key) for key in order["key"].to_pylist()]
+    keep = np.array([i is not None for i in found], dtype=bool)
+    table = order.filter(keep)
+    for name, column in zip(rows.column_names, rows.take([i for i in found if i is not None]).columns):
+        if name != "key":
+            table = table.append_column(name, column)
+    metrics = work_metrics({c: table[c].to_numpy() for c in ("work_units", "time_s", "energy_pj", "macs", "area_mm2")})
+    for name, values in metrics.items():
+        table = table.append_column(name, pa.array(values))
+    return table
 
 
 def load_results(out_dir: str | Path) -> pd.DataFrame:
@@ -433,7 +448,7 @@ def load_results(out_dir: str | Path) -> pd.DataFrame:
         raise DSEError(f"sweep folder {out}: no sweep.json; allowed: a folder written by `dse sweep`")
     if (out / "results.parquet").is_file():
         return pd.read_parquet(out / "results.parquet")
-    table = _assemble(out / "points", json.loads((out / "sweep.json").read_text())["points"])
+    table = _assemble(out / "points", json.loads((out / "sweep.json").read_text())["points"]).to_pandas()
     if table.empty:
         raise DSEError(f"sweep folder {out}: no finished points yet")
     return table
