@@ -61,7 +61,8 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
         if costs[col].dtype == object:
             raise ModelError(f"model {model.name!r}: column {col!r} holds non-numbers; allowed: numbers")
     block = np.vstack([costs[c] for c in checked])
-    missing = np.array([len(trace) - sum(len(rows) for rows in given[c]) for c in checked])
+    n = len(trace)
+    missing = np.array([n - sum(len(rows) for rows in given[c]) for c in checked])
     with np.errstate(invalid="ignore"):
         bad = (np.isnan(block).sum(axis=1) != missing) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
         for j, col in enumerate(checked):
@@ -70,7 +71,7 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
     if bad.any():
         col = checked[int(np.flatnonzero(bad)[0])]
         values = costs[col]
-        mask = np.zeros(len(trace), bool)
+        mask = np.zeros(n, bool)
         mask[np.concatenate(given[col])] = True
         good = np.isfinite(values) & (values >= 0) & ((values == np.floor(values)) if col in REQUIRED else True)
         i = np.flatnonzero(mask & ~good)[0]
