@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
@@ -19,7 +20,7 @@ from pandas.testing import assert_frame_equal
 from sim.cli import main
 from sim.errors import ConfigError, DSEError
 from sim.point import code_version
-from sim.sweep import expand, load_results, load_spec, run_sweep
+from sim.sweep import CHUNK_SECONDS, _chunks, _evaluate_chunk, expand, load_results, load_spec, run_sweep
 
 SMALL = {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 128, "num_layers": 1}
 
@@ -171,6 +172,29 @@ def test_runtime_error_names_point_and_keeps_finished(tmp_path):
     partial = load_results(tmp_path)
     assert list(partial["point"]) == [0] and list(partial["p.vector.lanes"]) == [64]
     assert json.loads((tmp_path / "runs.jsonl").read_text())["computed"] == 1
+
+
+def test_a_chunk_keeps_the_points_before_an_error():
+    points = expand(spec(grid={"vector.lanes": [64, 32, 0, 16]}))  # lanes 0 rejects elementwise ops at run time
+    keys, data, _, error = _evaluate_chunk(points)
+    assert keys == [points[0].key, points[1].key]
+    assert pq.read_table(pa.BufferReader(data))["key"].to_pylist() == keys
+    assert str(error).startswith("sweep point 2 {'vector.lanes': 0}: ")
+
+
+def test_chunks_hold_about_chunk_seconds_of_work_and_shrink_towards_the_end():
+    todo, pace = list(range(1000)), [None]
+    chunks = _chunks(todo, 2, pace)
+    assert next(chunks) == [0]  # single points until a chunk has finished
+    pace[0] = CHUNK_SECONDS / 50  # 50 points of work per chunk from now on
+    rest = list(chunks)
+    assert [0] + [i for c in rest for i in c] == todo
+    sizes = [len(c) for c in rest]
+    assert max(sizes) == 50 and sizes[0] == 50 and sizes[-1] == 1
+    remaining = len(todo) - 1
+    for size in sizes:  # never more than a quarter of what is left on 2 workers, so both stay busy
+        assert size <= max(1, remaining / 4)
+        remaining -= size
 
 
 KILL_GRID = {"array.rows": list(range(8, 168, 8)), "array.cols": list(range(8, 128, 8))}  # 300 points
