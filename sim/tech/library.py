@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import functools
 import json
 import math
 import numbers
@@ -56,6 +57,7 @@ AREA_UNITS = ("um2", "mm2/MiB")  # scale with the area factor
 MIB = 1 << 20
 SRAM_READ_BITS = 64  # access width of Horowitz's SRAM reads
 ALADDIN_REF_BITS = 32  # reference width of the Aladdin table
+MEMO_SIZE = 4096  # lookups remembered per library
 WIDTH_EXPONENT = {"adder": 1, "comparator": 1, "counter": 1, "multiplier": 2}  # Aladdin width rules
 
 
@@ -139,6 +141,26 @@ def energy_factor(from_nm: float, to_nm: float) -> float:
     return at(to_nm) / at(from_nm)
 
 
+def _memoized(method):
+    """Compute a lookup once per library and arguments (a library never changes after loading, and
+    a model is built per sweep point from the same few entries); unhashable arguments are not cached."""
+
+    @functools.wraps(method)
+    def lookup(self, *args, **kwargs):
+        key = (method.__name__, args, tuple(sorted(kwargs.items())))
+        try:
+            return self._memo[key]
+        except KeyError:
+            if len(self._memo) >= MEMO_SIZE:  # a sweep over continuous sizes must not grow it without end
+                self._memo.clear()
+            value = self._memo[key] = method(self, *args, **kwargs)
+            return value
+        except TypeError:
+            return method(self, *args, **kwargs)
+
+    return lookup
+
+
 class TechLibrary:
     """Cited energy/area entries (overrides applied), looked up and scaled to ``node_nm``.
 
@@ -149,7 +171,7 @@ class TechLibrary:
         _node_index(node_nm)
         self.node_nm = node_nm
         self.entries = MappingProxyType(dict(entries))
-        self._memo: dict[tuple, object] = {}  # scaled entries and name series, computed once per library
+        self._memo: dict[tuple, object] = {}  # results of @_memoized lookups
 
     @classmethod
     def load(cls, node_nm: float = 45, overrides: None | str | Path | Mapping = None) -> TechLibrary:
@@ -179,14 +201,9 @@ class TechLibrary:
 
     # -- entries -----------------------------------------------------------------------------------
 
+    @_memoized
     def scaled(self, name: str) -> TechValue:
         """Entry ``name`` scaled from its node to this library's node (energy, area or leakage)."""
-        key = ("scaled", name)
-        if key not in self._memo:
-            self._memo[key] = self._scale(name)
-        return self._memo[key]
-
-    def _scale(self, name: str) -> TechValue:
         if name not in self.entries:
             raise field_error("tech entry", name, _close_names(name, self.entries))
         e = self.entries[name]
@@ -205,14 +222,13 @@ class TechLibrary:
         return TechValue(value.value * factor, value.unit,
                          f"{value.source} x {law} {node:g}->{self.node_nm:g}nm {factor:.3g}")
 
+    @_memoized
     def _series(self, pattern: str) -> Mapping[int, str]:
         """Entries whose name matches ``pattern`` (one integer group), keyed by that integer, sorted."""
-        key = ("series", pattern)
-        if key not in self._memo:
-            found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
-            self._memo[key] = MappingProxyType(dict(sorted(found.items())))
-        return self._memo[key]
+        found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
+        return MappingProxyType(dict(sorted(found.items())))
 
+    @_memoized
     def _width_scaled(self, op: str, unit: str, bits_a: int, bits_b: int | None = None) -> TechValue:
         """Horowitz ``op`` cost at the given width(s), by Aladdin's rule from the nearest tabulated width."""
         for bits in (bits_a, bits_b):
@@ -230,6 +246,7 @@ class TechLibrary:
             return base
         return TechValue(base.value * ratio, base.unit, f"{base.source} x aladdin2014 {rule}")
 
+    @_memoized
     def _fp(self, op: str, unit: str, bits: int) -> TechValue:
         widths = self._series(rf"{op}_(\d+)_{unit}")
         if bits not in widths:
@@ -278,6 +295,7 @@ class TechLibrary:
         """Area of one bit of register (Aladdin)."""
         return self.scaled("aladdin_register_um2_per_bit")
 
+    @_memoized
     def leakage_uw(self, component: str, bits: int) -> TechValue:
         """Leakage power of a ``bits``-wide Aladdin component (a multiplier: ``bits`` x ``bits``)."""
         if component not in WIDTH_EXPONENT:
@@ -293,6 +311,7 @@ class TechLibrary:
 
     # -- memories ----------------------------------------------------------------------------------
 
+    @_memoized
     def sram_access_pj(self, macro_bytes: float, bits: int = 64, write: bool = False) -> TechValue:
         """Energy of one ``bits``-wide read (or write) of an SRAM macro of ``macro_bytes``."""
         if not macro_bytes > 0:
@@ -321,6 +340,7 @@ class TechLibrary:
             result = TechValue(result.value * ratio.value, "pJ", f"{result.source} x {ratio.source}")
         return result
 
+    @_memoized
     def sram_area_mm2(self, macro_bytes: float) -> TechValue:
         """Area of one SRAM macro of ``macro_bytes``: 1 MiB density corrected by array efficiency."""
         if not macro_bytes > 0:
@@ -351,6 +371,7 @@ class TechLibrary:
             raise field_error("dram.kind", kind, ", ".join(self.dram_kinds()))
         return self.scaled(f"dram_{kind}_pj_per_bit")
 
+    @_memoized
     def dram_bandwidth_gbs(self, kind: str, channels: int | None = None) -> TechValue:
         """Peak bandwidth (GB/s) of ``channels`` channels of ``kind`` (default: one device's channels)."""
         self.dram_pj_per_bit(kind)  # checks the kind

@@ -10,7 +10,7 @@ import yaml
 
 from sim.errors import ConfigError
 from sim.tech import TechLibrary, TechValue, area_factor, energy_factor
-from sim.tech.library import AREA_UNITS, DATA, ENERGY_UNITS, ENTRY_FILES
+from sim.tech.library import AREA_UNITS, DATA, ENERGY_UNITS, ENTRY_FILES, MEMO_SIZE
 
 SCALING = yaml.safe_load((DATA / "scaling.yaml").read_text())
 CITATIONS = yaml.safe_load((DATA / "citations.yaml").read_text())
@@ -305,3 +305,14 @@ def test_load_is_cached_and_fast():
         TechLibrary.load(16)
         TechLibrary.load(16, overrides)
     assert time.perf_counter() - start < 0.1  # microseconds per call after the first
+
+
+def test_remembered_lookups_match_fresh_ones_and_stay_bounded():
+    lib = TechLibrary.load(28, {"sram_write_to_read_ratio": 1.5})  # its own instance: nothing remembered yet
+    sizes = [4096 + 7 * i for i in range(MEMO_SIZE + 10)]  # more distinct sizes than are remembered
+    first = [lib.sram_area_mm2(s) for s in sizes]
+    assert [lib.sram_area_mm2(s) for s in sizes] == first and len(lib._memo) <= MEMO_SIZE
+    fresh = TechLibrary(28, lib.entries)
+    assert [lib.sram_access_pj(s, 32, True) for s in sizes[:50]] == [fresh.sram_access_pj(s, 32, True)
+                                                                      for s in sizes[:50]]
+    assert lib.int_mult_pj(8, 4) == fresh.int_mult_pj(8, 4) != lib.int_mult_pj(4, 4)
