@@ -143,11 +143,12 @@ def energy_factor(from_nm: float, to_nm: float) -> float:
 
 def _memoized(method):
     """Compute a lookup once per library and arguments (a library never changes after loading, and
-    a model is built per sweep point from the same few entries); unhashable arguments are not cached."""
+    a model is built per sweep point from the same few entries). Argument types are part of the key,
+    so 8.0 is still rejected where 8 is allowed; unhashable arguments are not cached."""
 
     @functools.wraps(method)
     def lookup(self, *args, **kwargs):
-        key = (method.__name__, args, tuple(sorted(kwargs.items())))
+        key = (method.__name__, *((type(a), a) for a in args), *sorted((k, type(v), v) for k, v in kwargs.items()))
         try:
             return self._memo[key]
         except KeyError:
