@@ -11,6 +11,7 @@ cost 0.1 to 1 s each to import), so ``dse --help`` and short commands start fast
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 from pathlib import Path
 
@@ -87,11 +88,27 @@ def cmd_run(args) -> None:
 
 
 def cmd_sweep(args) -> None:
-    from sim.sweep import load_spec, run_sweep
+    from sim.sweep import SweepInterrupted, load_spec, run_sweep
 
-    table = run_sweep(load_spec(args.spec), args.output, n_jobs=args.jobs, dask_address=args.dask,
-                      progress=not args.no_progress)
+    try:
+        table = run_sweep(load_spec(args.spec), args.output, n_jobs=args.jobs, dask_address=args.dask,
+                          progress=not args.no_progress, dask_timeout=args.dask_timeout)
+    except SweepInterrupted as exc:
+        print(f"dse: interrupted: {exc}; resume with: {_sweep_command(args)}", file=sys.stderr)
+        sys.exit(EXIT_INTERRUPTED)
     print(f"{len(table)} points in {args.output}")
+
+
+def _sweep_command(args) -> str:
+    """The ``dse sweep`` command line that reruns ``args`` (computing only the missing points)."""
+    words = ["dse", "sweep", args.spec, "-o", args.output]
+    if args.jobs != -1:
+        words += ["-j", str(args.jobs)]
+    if args.dask:
+        words += ["--dask", args.dask, "--dask-timeout", f"{args.dask_timeout:g}"]
+    if args.no_progress:
+        words.append("--no-progress")
+    return shlex.join(words)
 
 
 def cmd_report(args) -> None:
@@ -311,8 +328,8 @@ def parser() -> argparse.ArgumentParser:
 
     p = _command(sub, "sweep", "run a parameter sweep (resumable)",
                  "Run every point of a sweep spec (grid, random samples and named cases over config paths and\n"
-                 "workload parameters; see the README) and write one result file per point into the sweep\n"
-                 "folder. Running it again computes only the missing points.",
+                 "workload parameters; see the README) and write finished points in chunks into the sweep\n"
+                 "folder. Running it again (also after Ctrl-C or a kill) computes only the missing points.",
                  "  dse sweep decode-shapes.yaml -o runs/decode-shapes\n"
                  "  dse sweep decode-shapes.yaml -o runs/decode-shapes -j 2 --no-progress\n"
                  "  dse sweep decode-shapes.yaml -o runs/decode-shapes --dask tcp://scheduler:8786", cmd_sweep)
@@ -320,6 +337,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="sweep folder (cache + results)")
     _parallel_args(p)
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster at ADDRESS")
+    p.add_argument("--dask-timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="give up if the Dask scheduler does not answer within SECONDS (default 5)")
 
     p = _command(sub, "report", "write an HTML/PNG/CSV report of a sweep (several: one each and a landing page)",
                  "Write the report of a sweep: Pareto fronts, ranked design points, plots (PNG) and tables\n"

@@ -65,7 +65,8 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
         if costs[col].dtype == object:
             raise ModelError(f"model {model.name!r}: column {col!r} holds non-numbers; allowed: numbers")
     block = np.vstack([costs[c] for c in checked])
-    missing = np.array([len(trace) - sum(len(rows) for rows in given[c]) for c in checked])
+    n = len(trace)
+    missing = np.array([n - sum(len(rows) for rows in given[c]) for c in checked])
     with np.errstate(invalid="ignore"):
         bad = (np.isnan(block).sum(axis=1) != missing) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
         for j, col in enumerate(checked):
@@ -74,13 +75,42 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
     if bad.any():
         col = checked[int(np.flatnonzero(bad)[0])]
         values = costs[col]
-        mask = np.zeros(len(trace), bool)
+        mask = np.zeros(n, bool)
         mask[np.concatenate(given[col])] = True
         good = np.isfinite(values) & (values >= 0) & ((values == np.floor(values)) if col in REQUIRED else True)
         i = np.flatnonzero(mask & ~good)[0]
         allowed = "a whole number >= 0" if col in REQUIRED else "a finite number >= 0"
         raise ModelError(f"model {model.name!r}, op {trace.column('id')[i]} ({trace.column('name')[i]!r}) of kind "
                          f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
+
+
+def _merge(model, kinds: list[str], rows: list[np.ndarray], outs: list[dict]) -> tuple[dict, dict, set]:
+    """The per-kind outputs as whole-trace columns in trace order, one concatenation and one
+    reordering per column (NaN, or None for non-numbers, where a kind has no value); the rows each
+    column came back for; the columns some kind returned as floats."""
+    order = np.argsort(np.concatenate(rows), kind="stable")  # kind-grouped position -> trace position
+    costs, given, fractional = {}, {}, set()
+    for col in dict.fromkeys(c for out in outs for c in out):
+        pieces, given[col], numeric = [], [], None
+        for kind, kind_rows, out in zip(kinds, rows, outs):
+            values = out.get(col)
+            if values is None:
+                pieces.append(None)
+                continue
+            values = values if isinstance(values, np.ndarray) else np.asarray(values)
+            if numeric is not None and numeric != (values.dtype.kind in "fiub"):
+                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
+                                 "kinds and not for others; allowed: one type per column")
+            numeric = values.dtype.kind in "fiub"
+            if values.dtype.kind == "f":
+                fractional.add(col)
+            pieces.append(values)
+            given[col].append(kind_rows)
+        dtype = float if numeric else object
+        pieces = [np.full(len(r), np.nan if numeric else None, dtype) if piece is None else piece
+                  for r, piece in zip(rows, pieces)]
+        costs[col] = np.concatenate(pieces).astype(dtype, copy=False)[order]
+    return costs, given, fractional
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
@@ -94,25 +124,14 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
     required = required_columns(model)
-    costs: dict[str, np.ndarray] = {}
-    given: dict[str, list] = {}  # the rows each column was returned for (NaN elsewhere)
-    fractional: set[str] = set()  # columns some kind returned as floats
-    for kind in trace.kinds():
-        rows, batch = _batch(trace, kind)
+    kinds, rows, outs = trace.kinds(), [], []
+    for kind in kinds:
+        kind_rows, batch = _batch(trace, kind)
         out = model.evaluate(batch)
         _check_batch(model, batch, out, required)
-        for col, values in out.items():
-            dtype = (values if isinstance(values, np.ndarray) else np.asarray(values)).dtype.kind
-            if col not in costs:
-                costs[col] = np.full(n, np.nan) if dtype in "fiub" else np.full(n, None, object)
-                given[col] = []
-            elif (dtype in "fiub") != (costs[col].dtype != object):
-                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
-                                 "kinds and not for others; allowed: one type per column")
-            if dtype == "f":
-                fractional.add(col)
-            costs[col][rows] = values
-            given[col].append(rows)
+        rows.append(kind_rows)
+        outs.append(out)
+    costs, given, fractional = _merge(model, kinds, rows, outs)
     _check_values(model, trace, costs, given, set(costs) - fractional, required)
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them

@@ -4,7 +4,7 @@
 reused exactly when nothing that could change them has changed. ``evaluate_point`` runs it and
 returns one flat row: the point's parameters (``p.<name>``), the family (``model``) and config
 name, the totals of ``Result.totals`` except the per-work-unit metrics (``sim.result.work_metrics``
-derives those when a sweep's rows are read), the per-op series as lists (``op_*``: name, kind,
+derives those when a sweep's rows are read), the per-op series as numpy arrays (``op_*``: name, kind,
 layer, cycles, MACs, bound, energy, the bytes of every memory level that has a bandwidth roof,
 and the family's own ``op_series``)
 and JSON provenance (``point_json``, ``basis_json``, ``formulas_json``). This row is the unit
@@ -107,14 +107,14 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
     row.update(result.stored_totals())
     columns = result.columns
     for col, src in OP_SERIES.items():
-        row[col] = columns[src].tolist()
+        row[col] = columns[src]
     for src in result.op_series:
-        row[f"op_{src}"] = columns[src].tolist()
+        row[f"op_{src}"] = columns[src]
     for level in result.memory_levels:
         if level.bytes_per_cycle is not None:
             row[f"op_bytes_{level.name}"] = (columns[f"bytes_{level.name}_read"]
-                                             + columns[f"bytes_{level.name}_write"]).tolist()
+                                             + columns[f"bytes_{level.name}_write"])
     row["point_json"] = json.dumps(point, sort_keys=True, default=str)
-    row["basis_json"] = result.basis_table().to_json(orient="records")
+    row["basis_json"] = json.dumps(result.basis_records())
     row["formulas_json"] = json.dumps(result.formulas)
     return row

@@ -134,7 +134,7 @@ def _load(sweep_dir: Path) -> tuple[dict, pd.DataFrame]:
         raise ReportError(f"report: cannot read the sweep in {sweep_dir}: {exc}") from None
     if df.empty:
         raise ReportError(f"report: {sweep_dir} has no finished points (expected results.parquet or "
-                          "points/<key>.parquet of the points in sweep.json); run or resume the sweep first")
+                          "points/*.parquet holding points of sweep.json); run or resume the sweep first")
     missing = [c for c in NEEDED if c not in df.columns]
     if missing:
         raise ReportError(f"report: points of {sweep_dir}: got no {', '.join(missing)}; allowed: points written by "

@@ -132,3 +132,27 @@ def test_system_sends_what_an_op_writes_to_its_outermost_level():
 def test_a_trace_without_ops_is_rejected():
     with pytest.raises(TraceFormatError, match=r"trace: no ops; allowed: at least one op"):
         TraceBuilder().build()
+
+
+def test_interleaved_kinds_keep_trace_order():
+    """Each op's costs and its kind-specific columns land on its own row when kinds interleave:
+    every op of a mixed trace costs what it costs in a trace of its own."""
+    def tagged(batch):  # a kind-specific column, and cycles that follow each op's own dims
+        dims = batch.dims["M"] if batch.kind == "gemm" else batch.dims["E"]
+        extra = {"gemm_tag": dims * 2.0} if batch.kind == "gemm" else {}
+        return {"cycles": dims, "compute_cycles": dims, **extra}
+
+    ops = [("gemm", {"M": 3, "N": 1, "K": 1}), ("elementwise", {"E": 7}), ("elementwise", {"E": 5}),
+           ("gemm", {"M": 11, "N": 1, "K": 1}), ("elementwise", {"E": 2}), ("gemm", {"M": 4, "N": 1, "K": 1})]
+    model = Fake(tagged)
+    b = TraceBuilder()
+    for i, (kind, dims) in enumerate(ops):
+        b.add(kind, f"op{i}", dims)
+    mixed = run(b.build(), model).columns
+    for i, (kind, dims) in enumerate(ops):
+        alone = TraceBuilder()
+        alone.add(kind, f"op{i}", dims)
+        single = run(alone.build(), model).columns
+        assert mixed["name"][i] == f"op{i}" and mixed["cycles"][i] == single["cycles"][0]
+        tag = mixed["gemm_tag"][i]
+        assert tag == single["gemm_tag"][0] if kind == "gemm" else np.isnan(tag)

@@ -1,21 +1,26 @@
-"""Sweeps: expansion, validation, resume, a SIGKILL mid-sweep, and the Dask backend."""
+"""Sweeps: expansion, validation, resume, a SIGKILL or Ctrl-C mid-sweep, and the Dask backend."""
 
 import itertools
 import json
+import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from pandas.testing import assert_frame_equal
 
+from sim.cli import main
 from sim.errors import ConfigError, DSEError
 from sim.point import code_version
-from sim.sweep import expand, load_results, load_spec, run_sweep
+from sim.sweep import CHUNK_SECONDS, _chunks, _evaluate_chunk, expand, load_results, load_spec, run_sweep
 
 SMALL = {"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 128, "num_layers": 1}
 
@@ -173,6 +178,29 @@ def test_runtime_error_names_point_and_keeps_finished(tmp_path):
     assert json.loads((tmp_path / "runs.jsonl").read_text())["computed"] == 1
 
 
+def test_a_chunk_keeps_the_points_before_an_error():
+    points = expand(spec(grid={"vector.lanes": [64, 32, 0, 16]}))  # lanes 0 rejects elementwise ops at run time
+    keys, data, _, error = _evaluate_chunk(points)
+    assert keys == [points[0].key, points[1].key]
+    assert pq.read_table(pa.BufferReader(data))["key"].to_pylist() == keys
+    assert str(error).startswith("sweep point 2 {'vector.lanes': 0}: ")
+
+
+def test_chunks_hold_about_chunk_seconds_of_work_and_shrink_towards_the_end():
+    todo, pace = list(range(1000)), [None]
+    chunks = _chunks(todo, 2, pace)
+    assert next(chunks) == [0]  # single points until a chunk has finished
+    pace[0] = CHUNK_SECONDS / 50  # 50 points of work per chunk from now on
+    rest = list(chunks)
+    assert [0] + [i for c in rest for i in c] == todo
+    sizes = [len(c) for c in rest]
+    assert max(sizes) == 50 and sizes[0] == 50 and sizes[-1] == 1
+    remaining = len(todo) - 1
+    for size in sizes:  # never more than a quarter of what is left on 2 workers, so both stay busy
+        assert size <= max(1, remaining / 4)
+        remaining -= size
+
+
 KILL_GRID = {"array.rows": list(range(8, 168, 8)), "array.cols": list(range(8, 128, 8))}  # 300 points
 KILL_SPEC = {"name": "kill", "config": "edge-32", "grid": KILL_GRID,
              "workload": {"model": "llama-2-70b", "phase": "decode", "batch": 1, "context": 2048}}
@@ -186,21 +214,22 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     killed, points_dir = tmp_path / "killed", tmp_path / "killed" / "points"
     child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, json.dumps(KILL_SPEC), str(killed)])
     deadline = time.monotonic() + 60
-    while len(list(points_dir.glob("*.parquet"))) < 20 and child.poll() is None and time.monotonic() < deadline:
+    while len(list(points_dir.glob("*.parquet"))) < 3 and child.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    finished = {f.stem: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
-    assert 0 < len(finished) < total, f"kill came too late or too early: {len(finished)} of {total} finished"
-    assert all(pq.read_metadata(points_dir / f"{k}.parquet").num_rows == 1 for k in finished)
+    chunks = {f.name: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
+    keys = [k for name in chunks for k in pq.read_table(points_dir / name, columns=["key"])["key"].to_pylist()]
+    assert 0 < len(keys) < total, f"kill came too late or too early: {len(keys)} of {total} finished"
+    assert len(set(keys)) == len(keys)  # no point stored twice
     assert not (killed / "results.parquet").exists()
-    assert len(load_results(killed)) == len(finished)
+    assert len(load_results(killed)) == len(keys)
     child_version = json.loads((killed / "sweep.json").read_text())["code_version"]
     assert child_version == code_version(), "sources under sim/ or workloads/ changed during the test; rerun it"
 
     resumed = run_sweep(KILL_SPEC, killed, n_jobs=2, progress=False)
-    assert (resumed.attrs["computed"], resumed.attrs["cached"]) == (total - len(finished), len(finished))
-    assert {k: (points_dir / f"{k}.parquet").stat().st_mtime_ns for k in finished} == finished
+    assert (resumed.attrs["computed"], resumed.attrs["cached"]) == (total - len(keys), len(keys))
+    assert {name: (points_dir / name).stat().st_mtime_ns for name in chunks} == chunks  # finished chunks untouched
     clean = run_sweep(KILL_SPEC, tmp_path / "clean", n_jobs=2, progress=False)
     assert clean.attrs["computed"] == total
     assert_frame_equal(resumed.sort_values("point", ignore_index=True), clean.sort_values("point", ignore_index=True))
@@ -214,3 +243,54 @@ def test_dask_backend_matches_joblib(tmp_path):
         remote = run_sweep(small, tmp_path / "dask", dask_address=cluster.scheduler_address, progress=False)
     assert remote.attrs["computed"] == 6
     assert_frame_equal(remote, local)
+
+
+def _finished_keys(points_dir: Path) -> list[str]:
+    return [k for f in points_dir.glob("*.parquet") for k in pq.read_table(f, columns=["key"])["key"].to_pylist()]
+
+
+def test_ctrl_c_prints_the_resume_command_and_keeps_finished_points(tmp_path):
+    total = len(KILL_GRID["array.rows"]) * len(KILL_GRID["array.cols"])
+    code_version.cache_clear()
+    (tmp_path / "kill.yaml").write_text(yaml.safe_dump(KILL_SPEC))
+    out, points_dir = tmp_path / "out", tmp_path / "out" / "points"
+    child = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", "kill.yaml", "-o", "out", "-j", "1",
+                              "--no-progress"], cwd=tmp_path, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list(points_dir.glob("*.parquet")) and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    child.send_signal(signal.SIGINT)
+    err = child.communicate(timeout=60)[1]
+    finished = _finished_keys(points_dir)
+    assert 0 < len(finished) < total, f"Ctrl-C came too late or too early: {len(finished)} of {total} finished"
+    assert child.returncode == 130 and err.count("\n") == 1, err
+    message, _, command = err.strip().partition("; resume with: ")
+    assert message == f"dse: interrupted: {len(finished)} of {total} points finished and kept in out"
+    assert shlex.split(command) == ["dse", "sweep", "kill.yaml", "-o", "out", "-j", "1", "--no-progress"]
+
+    chunks = {f: f.stat().st_mtime_ns for f in points_dir.glob("*.parquet")}
+    with pytest.MonkeyPatch.context() as mp:  # run the printed command here
+        mp.chdir(tmp_path)
+        assert main(shlex.split(command)[1:]) == 0
+    last = json.loads((out / "runs.jsonl").read_text().splitlines()[-1])
+    assert (last["computed"], last["cached"]) == (total - len(finished), len(finished))
+    assert {f: f.stat().st_mtime_ns for f in chunks} == chunks
+    assert sorted(_finished_keys(points_dir)) == sorted(set(_finished_keys(points_dir)))
+    assert len(pd.read_parquet(out / "results.parquet")) == total
+
+
+def test_unreachable_dask_scheduler_is_one_line_and_writes_nothing(tmp_path, capsys):
+    pytest.importorskip("distributed")
+    with socket.socket() as sock:  # a local port that nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        address = f"tcp://127.0.0.1:{sock.getsockname()[1]}"
+    (tmp_path / "spec.yaml").write_text(yaml.safe_dump(spec(grid={"array.rows": [8, 16]})))
+    out = tmp_path / "out"
+    argv = ["sweep", str(tmp_path / "spec.yaml"), "-o", str(out), "--dask", address, "--dask-timeout", "0.5"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"dse: error: --dask: got {address!r}, which could not be reached")
+    assert "after 0.5 s" in err  # the scheduler was given the timeout asked for, not the 30 s default
+    assert not out.exists()
+    assert main([*argv[:-1], "0"]) == 2
+    assert capsys.readouterr().err == "dse: error: --dask-timeout: got 0.0; allowed: a number of seconds > 0\n"

@@ -11,7 +11,7 @@ import yaml
 
 from sim.errors import ConfigError
 from sim.tech import TechLibrary, TechValue, area_factor, energy_factor
-from sim.tech.library import AREA_UNITS, DATA, ENERGY_UNITS, ENTRY_FILES
+from sim.tech.library import AREA_UNITS, DATA, ENERGY_UNITS, ENTRY_FILES, MEMO_SIZE
 
 SCALING = yaml.safe_load((DATA / "scaling.yaml").read_text())
 CITATIONS = yaml.safe_load((DATA / "citations.yaml").read_text())
@@ -329,3 +329,14 @@ def test_load_is_cached_per_node_and_overrides():
     overrides = {"int_add_8_pj": 0.04}
     assert TechLibrary.load(16, overrides) is TechLibrary.load(16, dict(overrides))
     assert TechLibrary.load(16, overrides) is not TechLibrary.load(16)
+
+
+def test_remembered_lookups_match_fresh_ones_and_stay_bounded():
+    lib = TechLibrary.load(28, {"sram_write_to_read_ratio": 1.5})  # its own instance: nothing remembered yet
+    sizes = [4096 + 7 * i for i in range(MEMO_SIZE + 10)]  # more distinct sizes than are remembered
+    first = [lib.sram_area_mm2(s) for s in sizes]
+    assert [lib.sram_area_mm2(s) for s in sizes] == first and len(lib._memo) <= MEMO_SIZE
+    fresh = TechLibrary(28, lib.entries)
+    assert [lib.sram_access_pj(s, 32, True) for s in sizes[:50]] == [fresh.sram_access_pj(s, 32, True)
+                                                                      for s in sizes[:50]]
+    assert lib.int_mult_pj(8, 4) == fresh.int_mult_pj(8, 4) != lib.int_mult_pj(4, 4)

@@ -204,7 +204,10 @@ class SystolicArray:
         else:
             default = bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
         table = {**ELEMENT_BITS, "": default}
-        return np.array([table[f] for f in fmts])
+        used = set(fmts)
+        if len(used) == 1:  # the usual case: one format for every op of the kind
+            return np.full(len(fmts), float(table[used.pop()]))
+        return np.array([table[f] for f in fmts], dtype=float)
 
     def _gemm(self, batch: OpBatch) -> dict[str, np.ndarray]:
         c, formats = self.config, batch.formats
