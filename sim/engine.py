@@ -12,7 +12,9 @@ so each op starts when the previous one ends (multi-unit systems are composed in
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
@@ -26,6 +28,7 @@ if TYPE_CHECKING:
 
 REQUIRED = ("cycles", "compute_cycles", "stall_cycles", "macs")
 RESERVED = (*IDENTITY, "start_cycle", "end_cycle", "time_s", "utilization", "bound", "energy_pj", "energy_per_unit_pj")
+_RESERVED = frozenset(RESERVED)
 
 
 def required_columns(model) -> tuple[str, ...]:
@@ -33,10 +36,39 @@ def required_columns(model) -> tuple[str, ...]:
     return REQUIRED + tuple(f"bytes_{level.name}_{rw}" for level in model.memory_levels for rw in ("read", "write"))
 
 
-def _batch(trace: Trace, kind: str) -> tuple[np.ndarray, OpBatch]:
-    rows, dims = trace.dims(kind)
-    return rows, OpBatch(kind, trace.column("id")[rows], trace.column("name")[rows], dims, trace.formats(rows),
-                         trace.payloads)
+@dataclass(frozen=True)
+class _Plan:
+    """What the engine derives from a trace alone: per kind, the trace rows of its ops, their slice
+    of the kind-grouped order and their batch (arrays read-only, so no model can alter a later run's
+    input); ``order`` maps kind-grouped positions to trace positions."""
+
+    kinds: list[str]
+    rows: list[np.ndarray]
+    slices: list[slice]
+    batches: list[OpBatch]
+    order: np.ndarray
+
+
+_plans: WeakKeyDictionary[Trace, _Plan] = WeakKeyDictionary()  # a trace is not modified after it is built
+
+
+def _plan(trace: Trace) -> _Plan:
+    plan = _plans.get(trace)
+    if plan is None:
+        kinds, rows, slices, batches, start = trace.kinds(), [], [], [], 0
+        for kind in kinds:
+            kind_rows, dims = trace.dims(kind)
+            batch = OpBatch(kind, trace.column("id")[kind_rows], trace.column("name")[kind_rows], dims,
+                            trace.formats(kind_rows), trace.payloads)
+            for array in (kind_rows, batch.ids, batch.names, *dims.values(), *batch.formats.values()):
+                array.flags.writeable = False
+            rows.append(kind_rows)
+            slices.append(slice(start, start + len(kind_rows)))
+            batches.append(batch)
+            start += len(kind_rows)
+        order = np.argsort(np.concatenate(rows), kind="stable")
+        plan = _plans[trace] = _Plan(kinds, rows, slices, batches, order)
+    return plan
 
 
 def _check_batch(model, batch: OpBatch, out: dict, required: tuple[str, ...]) -> None:
@@ -47,6 +79,8 @@ def _check_batch(model, batch: OpBatch, out: dict, required: tuple[str, ...]) ->
             raise ModelError(f"{where}: evaluate returned no {col!r}; a model returns {', '.join(required)} "
                              "for every op (see sim.models)")
     n = len(batch)
+    if _RESERVED.isdisjoint(out) and all(type(v) is np.ndarray and v.shape == (n,) for v in out.values()):
+        return
     for col, values in out.items():
         if col in RESERVED:
             raise ModelError(f"{where}: evaluate returned {col!r}, which the engine computes; allowed: other names")
@@ -55,28 +89,51 @@ def _check_batch(model, batch: OpBatch, out: dict, required: tuple[str, ...]) ->
             raise ModelError(f"{where}: column {col!r} has shape {shape}; allowed: ({n},), one value per op")
 
 
-def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict[str, list],
-                  integral: set[str], required: tuple[str, ...]) -> None:
+@dataclass
+class _Merged:
+    """The per-kind outputs as whole-trace columns in trace order: numeric columns as the rows of one
+    float ``block`` (NaN where a kind has no value; ``absent`` counts those ops per row), the others
+    in ``objects`` (None where a kind has no value); ``fractional``: the columns some kind returned
+    as floats."""
+
+    names: list[str]
+    index: dict[str, int]
+    block: np.ndarray
+    absent: np.ndarray
+    objects: dict[str, np.ndarray]
+    fractional: set[str]
+    rows: list[np.ndarray]
+    outs: list[dict]
+
+    def given(self, col: str) -> list[np.ndarray]:
+        """The trace rows ``col`` came back for, one array per kind that returned it."""
+        return [rows for rows, out in zip(self.rows, self.outs) if col in out]
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Every column by name, in order of first appearance."""
+        return {c: self.objects[c] if c in self.objects else self.block[self.index[c]] for c in self.names}
+
+
+def _check_values(model, trace: Trace, merged: _Merged, required: tuple[str, ...]) -> None:
     """Cost columns finite and >= 0 wherever a kind gives them (required ones: every op), cycle and MAC
-    counts whole numbers. ``given`` holds the rows each column came back for (NaN elsewhere);
-    ``integral`` the columns every kind returned as integers. One pass over all checked columns."""
-    checked = [c for c in costs if c in required or c == "memory_cycles" or ENERGY.fullmatch(c)]
+    counts whole numbers (unless every kind returned them as integers). One pass over all checked
+    columns."""
+    checked = [c for c in merged.names if c in required or c == "memory_cycles" or ENERGY.fullmatch(c)]
     for col in checked:
-        if costs[col].dtype == object:
+        if col in merged.objects:
             raise ModelError(f"model {model.name!r}: column {col!r} holds non-numbers; allowed: numbers")
-    block = np.vstack([costs[c] for c in checked])
-    n = len(trace)
-    missing = np.array([n - sum(len(rows) for rows in given[c]) for c in checked])
+    rows = [merged.index[c] for c in checked]
+    block = merged.block[rows]
     with np.errstate(invalid="ignore"):
-        bad = (np.isnan(block).sum(axis=1) != missing) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
+        bad = (np.isnan(block).sum(axis=1) != merged.absent[rows]) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
         for j, col in enumerate(checked):
-            if col in REQUIRED and col not in integral:
+            if col in REQUIRED and col in merged.fractional:
                 bad[j] |= bool((block[j] != np.floor(block[j])).any())
     if bad.any():
         col = checked[int(np.flatnonzero(bad)[0])]
-        values = costs[col]
-        mask = np.zeros(n, bool)
-        mask[np.concatenate(given[col])] = True
+        values = merged.block[merged.index[col]]
+        mask = np.zeros(len(trace), bool)
+        mask[np.concatenate(merged.given(col))] = True
         good = np.isfinite(values) & (values >= 0) & ((values == np.floor(values)) if col in REQUIRED else True)
         i = np.flatnonzero(mask & ~good)[0]
         allowed = "a whole number >= 0" if col in REQUIRED else "a finite number >= 0"
@@ -84,33 +141,36 @@ def _check_values(model, trace: Trace, costs: dict[str, np.ndarray], given: dict
                          f"{trace.column('kind')[i]!r}: {col} = {values[i]}; allowed: {allowed}")
 
 
-def _merge(model, kinds: list[str], rows: list[np.ndarray], outs: list[dict]) -> tuple[dict, dict, set]:
-    """The per-kind outputs as whole-trace columns in trace order, one concatenation and one
-    reordering per column (NaN, or None for non-numbers, where a kind has no value); the rows each
-    column came back for; the columns some kind returned as floats."""
-    order = np.argsort(np.concatenate(rows), kind="stable")  # kind-grouped position -> trace position
-    costs, given, fractional = {}, {}, set()
-    for col in dict.fromkeys(c for out in outs for c in out):
-        pieces, given[col], numeric = [], [], None
-        for kind, kind_rows, out in zip(kinds, rows, outs):
-            values = out.get(col)
-            if values is None:
-                pieces.append(None)
-                continue
-            values = values if isinstance(values, np.ndarray) else np.asarray(values)
-            if numeric is not None and numeric != (values.dtype.kind in "fiub"):
+def _merge(model, plan: _Plan, n: int, outs: list[dict]) -> _Merged:
+    """Each kind's columns at its ops' trace rows: its numeric columns stacked into their slice of a
+    kind-grouped block, reordered to trace order once; other columns one by one."""
+    names = list(dict.fromkeys(c for out in outs for c in out))
+    numeric: dict[str, bool] = {}
+    per_kind = []
+    for kind, out in zip(plan.kinds, outs):
+        values = [v if type(v) is np.ndarray else np.asarray(v) for v in out.values()]
+        flags = [v.dtype.kind in "fiub" for v in values]
+        for col, flag in zip(out, flags):
+            if numeric.setdefault(col, flag) != flag:
                 raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
                                  "kinds and not for others; allowed: one type per column")
-            numeric = values.dtype.kind in "fiub"
-            if values.dtype.kind == "f":
-                fractional.add(col)
-            pieces.append(values)
-            given[col].append(kind_rows)
-        dtype = float if numeric else object
-        pieces = [np.full(len(r), np.nan if numeric else None, dtype) if piece is None else piece
-                  for r, piece in zip(rows, pieces)]
-        costs[col] = np.concatenate(pieces).astype(dtype, copy=False)[order]
-    return costs, given, fractional
+        per_kind.append((values, flags))
+    numbers = [c for c in names if numeric[c]]
+    index = {c: i for i, c in enumerate(numbers)}
+    grouped = np.full((len(numbers), n), np.nan)
+    absent = np.full(len(numbers), n)
+    objects = {c: np.full(n, None, object) for c in names if not numeric[c]}
+    fractional = set()
+    for rows, part, out, (values, flags) in zip(plan.rows, plan.slices, outs, per_kind):
+        cols = np.array([index[c] for c, flag in zip(out, flags) if flag], dtype=np.intp)
+        if len(cols):
+            grouped[cols, part] = np.array([v for v, flag in zip(values, flags) if flag], dtype=float)
+            absent[cols] -= len(rows)
+        fractional.update(c for c, v in zip(out, values) if v.dtype.kind == "f")
+        for c, v, flag in zip(out, values, flags):
+            if not flag:
+                objects[c][rows] = v
+    return _Merged(names, index, grouped.take(plan.order, axis=1), absent, objects, fractional, plan.rows, outs)
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
@@ -124,15 +184,14 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
     required = required_columns(model)
-    kinds, rows, outs = trace.kinds(), [], []
-    for kind in kinds:
-        kind_rows, batch = _batch(trace, kind)
+    plan, outs = _plan(trace), []
+    for batch in plan.batches:
         out = model.evaluate(batch)
         _check_batch(model, batch, out, required)
-        rows.append(kind_rows)
         outs.append(out)
-    costs, given, fractional = _merge(model, kinds, rows, outs)
-    _check_values(model, trace, costs, given, set(costs) - fractional, required)
+    merged = _merge(model, plan, n, outs)
+    _check_values(model, trace, merged, required)
+    costs = merged.columns()
     columns = {c: trace.column(c) for c in IDENTITY}
     for col in required:  # every op of every kind returned them
         columns[col] = costs.pop(col)
