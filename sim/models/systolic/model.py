@@ -66,12 +66,19 @@ from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
 from sim.models.systolic.config import SystolicConfig
 from sim.numerics.storage import FORMATS, bits_per_element
+from sim.trace import OPERANDS
 from sim.tech import TechLibrary, TechValue
 
 VECTOR_KINDS = ("softmax", "elementwise")
 DMA_KINDS = ("kv_append", "kv_read")
 BUFFERS = ("ifmap", "filter", "ofmap")
+SRAM_TRAFFIC = tuple(f"sram_{b}_{rw}" for b in BUFFERS for rw in ("read", "write"))
 ELEMENT_BITS = {name: bits_per_element(name) for name in FORMATS}  # storage bits, scale shares included
+
+
+def _total(terms: list[np.ndarray], zero: np.ndarray) -> np.ndarray:
+    """The sum of ``terms`` left to right (``zero`` when there are none)."""
+    return sum(terms[1:], terms[0]) if terms else zero
 
 
 def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
@@ -98,6 +105,11 @@ class SystolicArray:
         self.memory_levels = (MemoryLevel("sram"), MemoryLevel("dram", self._dram_bytes_per_cycle))
         self.formulas = self._formulas()
         self._half_buffer = {b: getattr(config.sram, f"{b}_kb") * 1024 / 2 for b in BUFFERS}
+        # per-model constants of the per-op formulas (x 8 bits per byte is exact: a power of two)
+        self._pj_per_byte = {k: 8 * self._unit[f"{k}_pj_per_bit"] for k in SRAM_TRAFFIC}
+        self._pj_per_byte["dram"] = 8 * self._unit["dram_pj_per_bit"]
+        self._leakage_w = config.array.rows * config.array.cols * self._unit["pe_leakage_uw"] * 1e-6
+        self._element_bits = {operand: {**ELEMENT_BITS, "": self._default_bits(operand)} for operand in OPERANDS}
 
     # -- per-unit costs with provenance ------------------------------------------------------------
 
@@ -193,17 +205,19 @@ class SystolicArray:
                         f"(quantize the workload with workload.formats, or widen mac.operand_bits)")
         return None
 
+    def _default_bits(self, operand: str) -> float:
+        """Bits per element of an operand whose format is unset: the PE's format of that side or the
+        generic MAC's width."""
+        if self.pe is None:
+            return float(self.config.mac.operand_bits)
+        return bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
+
     def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
-        """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, the PE's format
-        of that side or the generic MAC's width)."""
+        """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, ``_default_bits``)."""
         fmts = formats[operand]
         if self.config.mode == "scalesim":
             return np.full(len(fmts), 8.0)
-        if self.pe is None:
-            default = float(self.config.mac.operand_bits)
-        else:
-            default = bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
-        table = {**ELEMENT_BITS, "": default}
+        table = self._element_bits[operand]
         used = set(fmts)
         if len(used) == 1:  # the usual case: one format for every op of the kind
             return np.full(len(fmts), float(table[used.pop()]))
@@ -254,7 +268,7 @@ class SystolicArray:
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }
-        out.update(self._memory_energy(traffic))
+        out.update(self._memory_energy(traffic, len(cycles)))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
@@ -295,25 +309,24 @@ class SystolicArray:
             "sram_ofmap_read": reps * (psum_r + OF + spill), "sram_ofmap_write": reps * (psum_w + MN * o_B + spill),
         }
 
-    def _memory_energy(self, traffic: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """SRAM and DRAM energy plus byte counters from a traffic dict."""
-        u = self._unit
-        sram_pj = sum(traffic[f"sram_{b}_{rw}"] * 8 * u[f"sram_{b}_{rw}_pj_per_bit"]
-                      for b in BUFFERS for rw in ("read", "write"))
-        out = {
-            "energy_sram_pj": sram_pj,
-            "energy_dram_pj": (traffic["dram_read"] + traffic["dram_write"]) * 8 * u["dram_pj_per_bit"],
-            "bytes_dram_read": traffic["dram_read"],
-            "bytes_dram_write": traffic["dram_write"],
-            "bytes_sram_read": sum(traffic[f"sram_{b}_read"] for b in BUFFERS),
-            "bytes_sram_write": sum(traffic[f"sram_{b}_write"] for b in BUFFERS),
+    def _memory_energy(self, traffic: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        """SRAM and DRAM energy plus byte counters of ``n`` ops from a traffic dict (``dram_read``,
+        ``dram_write`` and ``SRAM_TRAFFIC``; an absent entry moves no bytes)."""
+        e = self._pj_per_byte
+        zero = np.zeros(n)
+        sram = [k for k in SRAM_TRAFFIC if k in traffic]
+        read, write = traffic.get("dram_read", zero), traffic.get("dram_write", zero)
+        return {
+            "energy_sram_pj": _total([traffic[k] * e[k] for k in sram], zero),
+            "energy_dram_pj": _total([traffic[k] for k in ("dram_read", "dram_write") if k in traffic], zero) * e["dram"],
+            "bytes_dram_read": read,
+            "bytes_dram_write": write,
+            "bytes_sram_read": _total([traffic[k] for k in sram if k.endswith("_read")], zero),
+            "bytes_sram_write": _total([traffic[k] for k in sram if k.endswith("_write")], zero),
         }
-        return out
 
     def _leakage_pj(self, cycles: np.ndarray) -> np.ndarray:
-        c = self.config
-        watts = c.array.rows * c.array.cols * self._unit["pe_leakage_uw"] * 1e-6
-        return watts * cycles / self.clock_hz * 1e12
+        return self._leakage_w * cycles / self.clock_hz * 1e12
 
     def _vector(self, kind, d, formats) -> dict[str, np.ndarray]:
         if kind == "softmax":
@@ -323,14 +336,11 @@ class SystolicArray:
             elements, ops = d["E"], d["E"] * d["F"]
         cycles = np.ceil(ops / self.config.vector.lanes).astype(np.int64)
         nbytes = elements * self._bits(formats, "A") / 8
-        zero = np.zeros(len(cycles))
-        traffic = {"dram_read": zero, "dram_write": zero, "sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes,
-                   **{f"sram_{b}_{rw}": zero for b in ("ifmap", "filter") for rw in ("read", "write")}}
         out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
-               "memory_cycles": zero, "macs": np.zeros_like(cycles),
+               "memory_cycles": np.zeros(len(cycles)), "macs": np.zeros_like(cycles),
                "vector_utilization": ops / (cycles * self.config.vector.lanes),
                "energy_vector_pj": ops * self._unit["vector_op_pj"]}
-        out.update(self._memory_energy(traffic))
+        out.update(self._memory_energy({"sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes}, len(cycles)))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
@@ -338,15 +348,12 @@ class SystolicArray:
         """KV-cache append/read: K and V moved between DRAM and the buffers, no compute."""
         tokens = d["Q"] if kind == "kv_append" else d["T"]
         nbytes = 2 * d["B"] * d["G"] * tokens * d["D"] * self._bits(formats, "KV") / 8
-        zero = np.zeros(len(nbytes))
-        write = kind == "kv_append"
-        traffic = {"dram_read": zero if write else nbytes, "dram_write": nbytes if write else zero,
-                   "sram_ofmap_read": nbytes if write else zero, "sram_ifmap_write": zero if write else nbytes,
-                   "sram_ifmap_read": zero, "sram_ofmap_write": zero, "sram_filter_read": zero, "sram_filter_write": zero}
+        traffic = ({"dram_write": nbytes, "sram_ofmap_read": nbytes} if kind == "kv_append"
+                   else {"dram_read": nbytes, "sram_ifmap_write": nbytes})
         memory = nbytes / self._dram_bytes_per_cycle
         cycles = np.ceil(memory).astype(np.int64)
         out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles,
                "memory_cycles": memory, "macs": np.zeros_like(cycles)}
-        out.update(self._memory_energy(traffic))
+        out.update(self._memory_energy(traffic, len(cycles)))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
