@@ -285,9 +285,8 @@ class SystolicArray:
         if df == "os":
             if_dram = IF * np.where(IF / rf <= half["ifmap"], 1, cf)
             fl_dram = FL * np.where(FL <= half["filter"], 1, rf)
-            spill = np.zeros(len(IF))
+            spill = psum = np.zeros(len(IF))
             if_sram, fl_sram = MK * cf * a_B, KN * rf * w_B
-            psum_w, psum_r = np.zeros(len(IF)), np.zeros(len(IF))
         else:
             if df == "ws":
                 if_dram = IF * np.where(IF <= half["ifmap"], 1, cf)
@@ -298,15 +297,15 @@ class SystolicArray:
                 fl_dram = FL * np.where(FL <= half["filter"], 1, cf)
                 if_sram, fl_sram = MK * a_B, KN * cf * w_B
             tile = np.minimum(self.config.array.cols, Sc) * T * acc_B
-            spill = np.where(tile > half["ofmap"], (rf - 1) * MN * acc_B, 0)
-            psum_w, psum_r = (rf - 1) * MN * acc_B, (rf - 1) * MN * acc_B
+            psum = (rf - 1) * MN * acc_B  # partial sums written to the output buffer and read back
+            spill = np.where(tile > half["ofmap"], psum, 0)
         reps = g.repeats
         return {
             "dram_read": reps * (if_dram + fl_dram + spill),
             "dram_write": reps * (OF + spill),
             "sram_ifmap_read": reps * if_sram, "sram_ifmap_write": reps * if_dram,
             "sram_filter_read": reps * fl_sram, "sram_filter_write": reps * fl_dram,
-            "sram_ofmap_read": reps * (psum_r + OF + spill), "sram_ofmap_write": reps * (psum_w + MN * o_B + spill),
+            "sram_ofmap_read": reps * (psum + OF + spill), "sram_ofmap_write": reps * (psum + MN * o_B + spill),
         }
 
     def _memory_energy(self, traffic: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
