@@ -19,11 +19,17 @@ repeat (the raw input feature map, not its im2col expansion), which memory model
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import TYPE_CHECKING
+from weakref import WeakKeyDictionary
 
 import numpy as np
 
 from sim.errors import TraceFormatError
+
+if TYPE_CHECKING:
+    from sim.models import OpBatch
 
 GEMM_KINDS = ("gemm", "conv2d", "deconv2d", "attention_score", "attention_context")
 
@@ -46,7 +52,7 @@ class Gemms:
     o_elems: np.ndarray
     w_operand: str
 
-    @property
+    @cached_property
     def macs(self) -> np.ndarray:
         return self.M * self.N * self.K * self.repeats
 
@@ -89,3 +95,21 @@ def lower(kind: str, d: dict[str, np.ndarray], output_size: str = "standard") ->
             M, K, N = stacked, d["T"], d["D"]
         return Gemms(M, N, K, repeats, M * K, d["T"] * d["D"], M * N, "KV")
     raise TraceFormatError(f"op kind {kind!r} has no GEMM lowering; allowed: {', '.join(GEMM_KINDS)}")
+
+
+_lowered: WeakKeyDictionary[OpBatch, dict[str, Gemms]] = WeakKeyDictionary()
+
+
+def lower_batch(batch: OpBatch, output_size: str = "standard") -> Gemms:
+    """``lower`` of an op batch. Computed once per batch and output-size rule when the batch's dims
+    are read-only (the engine's are: a trace is not modified after it is built); the arrays of a
+    kept lowering are read-only too."""
+    if any(d.flags.writeable for d in batch.dims.values()):
+        return lower(batch.kind, batch.dims, output_size)
+    kept = _lowered.setdefault(batch, {})
+    if output_size not in kept:
+        g = lower(batch.kind, batch.dims, output_size)
+        for array in (*(getattr(g, f.name) for f in fields(g) if f.name != "w_operand"), g.macs):
+            array.flags.writeable = False
+        kept[output_size] = g
+    return kept[output_size]

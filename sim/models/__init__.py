@@ -81,9 +81,10 @@ class MemoryLevel:
                              "or None")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class OpBatch:
-    """The ops of one kind, in trace order: ids, names, dimension and format columns, payloads."""
+    """The ops of one kind, in trace order: ids, names, dimension and format columns, payloads.
+    Compared and hashed by identity (so per-batch results can be cached while it lives)."""
 
     kind: str
     ids: np.ndarray

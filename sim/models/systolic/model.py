@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.errors import UnsupportedOpError
-from sim.lowering import GEMM_KINDS, Gemms, lower
+from sim.lowering import GEMM_KINDS, Gemms, lower_batch
 from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
 from sim.models.systolic.config import SystolicConfig
@@ -227,9 +227,9 @@ class SystolicArray:
         c, formats = self.config, batch.formats
         R, C, df = c.array.rows, c.array.cols, c.array.dataflow
         parity = c.mode == "scalesim"
-        g = lower(batch.kind, batch.dims, output_size="scalesim" if parity else "standard")
+        g = lower_batch(batch, output_size="scalesim" if parity else "standard")
         self._check_ports(batch, g.w_operand)
-        K = _ceil_div(g.K, self.macs_per_pe)  # a block PE takes `macs_per_pe` elements of K per cycle
+        K = g.K if self.macs_per_pe == 1 else _ceil_div(g.K, self.macs_per_pe)  # a block PE: `macs_per_pe` of K per cycle
         Sr, Sc, T = {"os": (g.M, g.N, K), "ws": (K, g.N, g.M), "is": (K, g.M, g.N)}[df]
         rf, cf = _ceil_div(Sr, R), _ceil_div(Sc, C)
         folds = g.repeats * rf * cf
