@@ -156,3 +156,20 @@ def test_interleaved_kinds_keep_trace_order():
         assert mixed["name"][i] == f"op{i}" and mixed["cycles"][i] == single["cycles"][0]
         tag = mixed["gemm_tag"][i]
         assert tag == single["gemm_tag"][0] if kind == "gemm" else np.isnan(tag)
+
+
+def test_a_model_cannot_alter_the_trace_it_runs():
+    """The batches a trace's runs share are read-only: a model writing into its input fails loudly
+    instead of changing what later runs of the same trace see."""
+    def writes(batch):
+        batch.dims["M" if batch.kind == "gemm" else "E"][0] = 1
+        return {}
+
+    t = trace()
+    with pytest.raises(ValueError, match="read-only"):
+        run(t, Fake(writes))
+    def echo(batch):
+        dims = batch.dims["M" if batch.kind == "gemm" else "E"]
+        return {"cycles": dims, "compute_cycles": dims}
+
+    assert run(t, Fake(echo)).columns["cycles"].tolist() == [4, 8]

@@ -47,3 +47,22 @@ def test_scalesim_mode_rejects_padding_and_unknown_kind():
         lower("conv2d", arr(N=1, C=1, H=8, W=8, K=1, R=3, S=3, stride=1, pad=1), output_size="scalesim")
     with pytest.raises(TraceFormatError, match="no GEMM lowering"):
         lower("softmax", arr(B=1, H=1, Q=1, T=1))
+
+
+def test_lower_batch_keeps_only_read_only_batches():
+    """A batch whose dims can change is lowered afresh on every call; a read-only one (the engine's)
+    once, and its kept lowering cannot be altered."""
+    from sim.lowering import lower_batch
+    from sim.models import OpBatch
+
+    dims = arr(M=4, N=5, K=6)
+    batch = OpBatch("gemm", np.array([0]), np.array(["g"], object), dims, {})
+    assert lower_batch(batch).macs[0] == 120
+    dims["K"][0] = 7
+    assert lower_batch(batch).macs[0] == 140
+    for d in dims.values():
+        d.flags.writeable = False
+    kept = lower_batch(batch)
+    assert lower_batch(batch) is kept and lower_batch(batch, "scalesim") is not kept
+    with pytest.raises(ValueError, match="read-only"):
+        kept.macs[0] = 0
