@@ -92,9 +92,20 @@ class OpBatch:
     dims: dict[str, np.ndarray]
     formats: dict[str, np.ndarray]
     payloads: Mapping[int, Mapping[str, np.ndarray]] = field(default_factory=dict)
+    _distinct: dict[tuple[str, ...], frozenset] = field(default_factory=dict, init=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def distinct(self, *operands: str) -> frozenset[tuple[str, ...]]:
+        """The distinct combinations of the ``operands``' formats over the ops (kept when their
+        format arrays are read-only, as the engine's are)."""
+        columns = [self.formats[o] for o in operands]
+        if any(c.flags.writeable for c in columns):
+            return frozenset(zip(*columns))
+        if operands not in self._distinct:
+            self._distinct[operands] = frozenset(zip(*columns))
+        return self._distinct[operands]
 
     def payload(self, name: str) -> list[np.ndarray | None]:
         """Payload array ``name`` of every op of the batch (None where an op has none)."""

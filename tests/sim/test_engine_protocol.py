@@ -173,3 +173,18 @@ def test_a_model_cannot_alter_the_trace_it_runs():
         return {"cycles": dims, "compute_cycles": dims}
 
     assert run(t, Fake(echo)).columns["cycles"].tolist() == [4, 8]
+
+
+def test_distinct_formats_of_a_batch_follow_its_formats():
+    """A batch's distinct format combinations are recomputed while its format arrays can change
+    and kept once they are read-only."""
+    from sim.models import OpBatch
+
+    formats = {"W": np.array(["int8", "int4"], object), "A": np.array(["int8", "int8"], object)}
+    batch = OpBatch("gemm", np.arange(2), np.array(["a", "b"], object), {}, formats)
+    assert batch.distinct("W", "A") == {("int8", "int8"), ("int4", "int8")}
+    formats["W"][1] = "int8"
+    assert batch.distinct("W", "A") == {("int8", "int8")} and batch.distinct("A") == {("int8",)}
+    for column in formats.values():
+        column.flags.writeable = False
+    assert batch.distinct("W") is batch.distinct("W")

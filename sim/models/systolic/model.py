@@ -173,19 +173,19 @@ class SystolicArray:
 
     def evaluate(self, batch: OpBatch) -> dict[str, np.ndarray]:
         """Costs of all ops of one kind: a dict of equally long arrays (the ``sim.models`` protocol)."""
-        kind, dims, formats = batch.kind, batch.dims, batch.formats
+        kind = batch.kind
         if kind in GEMM_KINDS:
             return self._gemm(batch)
         if kind in VECTOR_KINDS and self.config.vector.lanes:
-            return self._vector(kind, dims, formats)
+            return self._vector(batch)
         if kind in DMA_KINDS:
-            return self._dma(kind, dims, formats)
+            return self._dma(batch)
         raise UnsupportedOpError(f"model {self.name!r} (systolic) cannot run op kind {kind!r}; it runs: {', '.join(self.kinds)}")
 
     def _check_ports(self, batch: OpBatch, w_operand: str) -> None:
         """Reject ops whose operands do not fit the PE's ports (format PE) or are wider than them (generic MAC)."""
         w_fmts, a_fmts = batch.formats[w_operand], batch.formats["A"]
-        for w, a in set(zip(w_fmts, a_fmts)):
+        for w, a in batch.distinct(w_operand, "A"):
             problem = self._misfit(w, a)
             if problem:
                 i = int(np.flatnonzero((w_fmts == w) & (a_fmts == a))[0])
@@ -212,19 +212,19 @@ class SystolicArray:
             return float(self.config.mac.operand_bits)
         return bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
 
-    def _bits(self, formats: dict[str, np.ndarray], operand: str) -> np.ndarray:
+    def _bits(self, batch: OpBatch, operand: str) -> np.ndarray:
         """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, ``_default_bits``)."""
-        fmts = formats[operand]
         if self.config.mode == "scalesim":
-            return np.full(len(fmts), 8.0)
+            return np.full(len(batch), 8.0)
         table = self._element_bits[operand]
-        used = set(fmts)
+        used = batch.distinct(operand)
         if len(used) == 1:  # the usual case: one format for every op of the kind
-            return np.full(len(fmts), float(table[used.pop()]))
-        return np.array([table[f] for f in fmts], dtype=float)
+            ((fmt,),) = used
+            return np.full(len(batch), float(table[fmt]))
+        return np.array([table[f] for f in batch.formats[operand]], dtype=float)
 
     def _gemm(self, batch: OpBatch) -> dict[str, np.ndarray]:
-        c, formats = self.config, batch.formats
+        c = self.config
         R, C, df = c.array.rows, c.array.cols, c.array.dataflow
         parity = c.mode == "scalesim"
         g = lower_batch(batch, output_size="scalesim" if parity else "standard")
@@ -249,7 +249,7 @@ class SystolicArray:
         if not parity:
             compute_util = g.macs / (compute * R * C * self.macs_per_pe)
 
-        traffic = self._traffic(g, formats, df, rf, cf, Sc, T)
+        traffic = self._traffic(g, batch, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
         dram_cycles = dram_bytes / self._dram_bytes_per_cycle
         cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
@@ -272,11 +272,11 @@ class SystolicArray:
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
-    def _traffic(self, g: Gemms, formats, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
+    def _traffic(self, g: Gemms, batch: OpBatch, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
         """Bytes moved per op: DRAM read/write and per-buffer SRAM reads/writes (see module doc)."""
-        a_B = self._bits(formats, "A") / 8
-        w_B = self._bits(formats, g.w_operand) / 8
-        o_B = self._bits(formats, "O") / 8
+        a_B = self._bits(batch, "A") / 8
+        w_B = self._bits(batch, g.w_operand) / 8
+        o_B = self._bits(batch, "O") / 8
         acc_B = o_B if self.config.mode == "scalesim" else self.config.mac.acc_bits / 8
         half = self._half_buffer
         IF, FL, OF = g.a_elems * a_B, g.w_elems * w_B, g.o_elems * o_B
@@ -327,14 +327,15 @@ class SystolicArray:
     def _leakage_pj(self, cycles: np.ndarray) -> np.ndarray:
         return self._leakage_w * cycles / self.clock_hz * 1e12
 
-    def _vector(self, kind, d, formats) -> dict[str, np.ndarray]:
+    def _vector(self, batch: OpBatch) -> dict[str, np.ndarray]:
+        kind, d = batch.kind, batch.dims
         if kind == "softmax":
             elements = d["B"] * d["H"] * d["Q"] * d["T"]
             ops = elements * self.config.vector.softmax_ops_per_element
         else:
             elements, ops = d["E"], d["E"] * d["F"]
         cycles = np.ceil(ops / self.config.vector.lanes).astype(np.int64)
-        nbytes = elements * self._bits(formats, "A") / 8
+        nbytes = elements * self._bits(batch, "A") / 8
         out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
                "memory_cycles": np.zeros(len(cycles)), "macs": np.zeros_like(cycles),
                "vector_utilization": ops / (cycles * self.config.vector.lanes),
@@ -343,10 +344,11 @@ class SystolicArray:
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
-    def _dma(self, kind, d, formats) -> dict[str, np.ndarray]:
+    def _dma(self, batch: OpBatch) -> dict[str, np.ndarray]:
         """KV-cache append/read: K and V moved between DRAM and the buffers, no compute."""
+        kind, d = batch.kind, batch.dims
         tokens = d["Q"] if kind == "kv_append" else d["T"]
-        nbytes = 2 * d["B"] * d["G"] * tokens * d["D"] * self._bits(formats, "KV") / 8
+        nbytes = 2 * d["B"] * d["G"] * tokens * d["D"] * self._bits(batch, "KV") / 8
         traffic = ({"dram_write": nbytes, "sram_ofmap_read": nbytes} if kind == "kv_append"
                    else {"dram_read": nbytes, "sram_ifmap_write": nbytes})
         memory = nbytes / self._dram_bytes_per_cycle
