@@ -145,32 +145,36 @@ def _merge(model, plan: _Plan, n: int, outs: list[dict]) -> _Merged:
     """Each kind's columns at its ops' trace rows: its numeric columns stacked into their slice of a
     kind-grouped block, reordered to trace order once; other columns one by one."""
     names = list(dict.fromkeys(c for out in outs for c in out))
-    numeric: dict[str, bool] = {}
-    per_kind = []
+    numeric, other, per_kind = set(), set(), []  # columns returned as numbers / as anything else
     for kind, out in zip(plan.kinds, outs):
         values = [v if type(v) is np.ndarray else np.asarray(v) for v in out.values()]
         flags = [v.dtype.kind in "fiub" for v in values]
-        for col, flag in zip(out, flags):
-            if numeric.setdefault(col, flag) != flag:
-                raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some op "
-                                 "kinds and not for others; allowed: one type per column")
+        if all(flags) and other.isdisjoint(out):
+            numeric.update(out)
+        else:
+            for col, flag in zip(out, flags):
+                if col in (other if flag else numeric):
+                    raise ModelError(f"model {model.name!r}, op kind {kind!r}: column {col!r} is numeric for some "
+                                     "op kinds and not for others; allowed: one type per column")
+                (numeric if flag else other).add(col)
         per_kind.append((values, flags))
-    numbers = [c for c in names if numeric[c]]
+    numbers = [c for c in names if c in numeric]
     index = {c: i for i, c in enumerate(numbers)}
     grouped = np.full((len(numbers), n), np.nan)
-    absent = np.full(len(numbers), n)
-    objects = {c: np.full(n, None, object) for c in names if not numeric[c]}
+    absent = [n] * len(numbers)
+    objects = {c: np.full(n, None, object) for c in names if c in other}
     fractional = set()
     for rows, part, out, (values, flags) in zip(plan.rows, plan.slices, outs, per_kind):
-        cols = np.array([index[c] for c, flag in zip(out, flags) if flag], dtype=np.intp)
-        if len(cols):
+        cols = [index[c] for c, flag in zip(out, flags) if flag]
+        if cols:
             grouped[cols, part] = np.array([v for v, flag in zip(values, flags) if flag], dtype=float)
-            absent[cols] -= len(rows)
+        for i in cols:
+            absent[i] -= len(rows)
         fractional.update(c for c, v in zip(out, values) if v.dtype.kind == "f")
         for c, v, flag in zip(out, values, flags):
             if not flag:
                 objects[c][rows] = v
-    return _Merged(names, index, grouped.take(plan.order, axis=1), absent, objects, fractional, plan.rows, outs)
+    return _Merged(names, index, grouped.take(plan.order, axis=1), np.array(absent), objects, fractional, plan.rows, outs)
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
