@@ -153,3 +153,16 @@ def test_energy_components_are_unit_costs_times_counts():
     parts = [c for c in row.index if c.startswith("energy_") and c != "energy_pj"]
     assert row["energy_pj"] == pytest.approx(sum(row[c] for c in parts))
     assert np.isfinite(row[parts].astype(float)).all()
+
+
+def test_cost_basis_follows_every_config_part_it_reads():
+    """Models built in one process get the basis of their own buffers, DRAM and MAC (each an own
+    dict: changing one model's basis leaves the next model's alone)."""
+    first = build_model(load_config("edge-128"))
+    first.basis.clear()
+    again = build_model(load_config("edge-128"))
+    assert again.basis["sram_ifmap_area_mm2"].value > 0
+    for override, key in (({"sram.ifmap_kb": 64}, "sram_ifmap_area_mm2"), ({"dram.kind": "hbm2"}, "dram_pj_per_bit"),
+                          ({"mac.operand_bits": 16}, "mac_pj")):
+        other = build_model(load_config("edge-128", override))
+        assert other.basis[key].value != again.basis[key].value, override

@@ -58,13 +58,17 @@ bandwidth is the ``dram.kind`` preset's (per-channel bandwidth x channels) unles
 
 from __future__ import annotations
 
+from functools import lru_cache
+from types import MappingProxyType
+
 import numpy as np
 
 from sim.errors import UnsupportedOpError
 from sim.lowering import GEMM_KINDS, Gemms, lower_batch
 from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
-from sim.models.systolic.config import SystolicConfig
+from sim.config import DramConfig
+from sim.models.systolic.config import MacConfig, SramConfig, SystolicConfig
 from sim.numerics.storage import FORMATS, bits_per_element
 from sim.trace import OPERANDS
 from sim.tech import TechLibrary, TechValue
@@ -85,6 +89,38 @@ def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
     return -(-a // b)
 
 
+@lru_cache(maxsize=64)
+def _cost_basis(tech: TechLibrary, mac: MacConfig, dram: DramConfig, sram: SramConfig,
+                values: tuple) -> MappingProxyType[str, TechValue]:
+    """Every per-unit energy/power/area the model uses, each a cited tech-library value; kept per
+    library and config parts (``values``: every field of the three parts with its type)."""
+    t = tech
+    op, acc = mac.operand_bits, mac.acc_bits
+    if mac.weight_format is None:
+        reg_bits = 2 * op + acc
+        pe = {"mac_pj": t.int_mult_pj(op, op) + t.int_add_pj(acc) + t.register_pj_per_bit() * reg_bits,
+              "pe_leakage_uw": t.leakage_uw("multiplier", op) + t.leakage_uw("adder", acc),
+              "pe_area_um2": t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)
+              + t.register_area_um2_per_bit() * reg_bits}
+    else:
+        unit = FormatPE(mac.weight_format, mac.act_format, acc, tech)
+        pe = {"mac_pj": unit.mac_pj(), "pe_leakage_uw": unit.leakage_uw(), "pe_area_um2": unit.area_um2()}
+    basis = {
+        **pe,
+        "vector_op_pj": t.fp_add_pj(16) + t.fp_mult_pj(16),
+        "dram_pj_per_bit": t.dram_pj_per_bit(dram.kind),
+        "dram_bandwidth_gbs": dram.bandwidth_gbs_value(t),
+        "vector_lane_area_um2": t.fp_add_area_um2(16) + t.fp_mult_area_um2(16),
+    }
+    for b in BUFFERS:
+        size = int(getattr(sram, f"{b}_kb") * 1024)
+        for rw in ("read", "write"):
+            access = t.sram_access_pj(size, bits=64, write=rw == "write")
+            basis[f"sram_{b}_{rw}_pj_per_bit"] = TechValue(access.value / 64, "pJ/bit", f"{access.source} / 64 bits")
+        basis[f"sram_{b}_area_mm2"] = t.sram_area_mm2(size)
+    return MappingProxyType(basis)
+
+
 class SystolicArray:
     """Cost model of one dense systolic array configured by a :class:`SystolicConfig`."""
 
@@ -99,7 +135,8 @@ class SystolicArray:
                                                                    self.tech)
         self.macs_per_pe = 1 if self.pe is None else self.pe.macs_per_pe
         self.peak_macs_per_cycle = config.array.rows * config.array.cols * self.macs_per_pe
-        self.basis = self._cost_basis()
+        parts = (mac, config.dram, config.sram)
+        self.basis = dict(_cost_basis(self.tech, *parts, tuple((k, type(v), v) for part in parts for k, v in part)))
         self._unit = {k: v.value for k, v in self.basis.items()}
         self._dram_bytes_per_cycle = self._unit["dram_bandwidth_gbs"] * 1e9 / self.clock_hz
         self.memory_levels = (MemoryLevel("sram"), MemoryLevel("dram", self._dram_bytes_per_cycle))
@@ -112,33 +149,6 @@ class SystolicArray:
         self._element_bits = {operand: {**ELEMENT_BITS, "": self._default_bits(operand)} for operand in OPERANDS}
 
     # -- per-unit costs with provenance ------------------------------------------------------------
-
-    def _cost_basis(self) -> dict[str, TechValue]:
-        """Every per-unit energy/power/area the model uses, each a cited tech-library value."""
-        t, c = self.tech, self.config
-        op, acc = c.mac.operand_bits, c.mac.acc_bits
-        if self.pe is None:
-            reg_bits = 2 * op + acc
-            pe = {"mac_pj": t.int_mult_pj(op, op) + t.int_add_pj(acc) + t.register_pj_per_bit() * reg_bits,
-                  "pe_leakage_uw": t.leakage_uw("multiplier", op) + t.leakage_uw("adder", acc),
-                  "pe_area_um2": t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)
-                  + t.register_area_um2_per_bit() * reg_bits}
-        else:
-            pe = {"mac_pj": self.pe.mac_pj(), "pe_leakage_uw": self.pe.leakage_uw(), "pe_area_um2": self.pe.area_um2()}
-        basis = {
-            **pe,
-            "vector_op_pj": t.fp_add_pj(16) + t.fp_mult_pj(16),
-            "dram_pj_per_bit": t.dram_pj_per_bit(c.dram.kind),
-            "dram_bandwidth_gbs": c.dram.bandwidth_gbs_value(t),
-            "vector_lane_area_um2": t.fp_add_area_um2(16) + t.fp_mult_area_um2(16),
-        }
-        for b in BUFFERS:
-            size = int(getattr(c.sram, f"{b}_kb") * 1024)
-            for rw in ("read", "write"):
-                access = t.sram_access_pj(size, bits=64, write=rw == "write")
-                basis[f"sram_{b}_{rw}_pj_per_bit"] = TechValue(access.value / 64, "pJ/bit", f"{access.source} / 64 bits")
-            basis[f"sram_{b}_area_mm2"] = t.sram_area_mm2(size)
-        return basis
 
     def _formulas(self) -> dict[str, str]:
         c = self.config
