@@ -20,7 +20,7 @@ import numpy as np
 
 from sim.errors import ModelError, UnsupportedOpError
 from sim.models import OpBatch
-from sim.result import ENERGY, IDENTITY, Result
+from sim.result import IDENTITY, Result, is_energy
 from sim.trace import Trace
 
 if TYPE_CHECKING:
@@ -118,7 +118,7 @@ def _check_values(model, trace: Trace, merged: _Merged, required: tuple[str, ...
     """Cost columns finite and >= 0 wherever a kind gives them (required ones: every op), cycle and MAC
     counts whole numbers (unless every kind returned them as integers). One pass over all checked
     columns."""
-    checked = [c for c in merged.names if c in required or c == "memory_cycles" or ENERGY.fullmatch(c)]
+    checked = [c for c in merged.names if c in required or c == "memory_cycles" or is_energy(c)]
     for col in checked:
         if col in merged.objects:
             raise ModelError(f"model {model.name!r}: column {col!r} holds non-numbers; allowed: numbers")
@@ -208,7 +208,7 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     memory = costs.pop("memory_cycles", np.full(n, np.nan))
     memory = np.where(np.isnan(memory), columns["stall_cycles"], memory)  # kinds that did not give it
     columns["bound"] = np.where(memory > compute, "memory", "compute")
-    energy = sorted(c for c in costs if ENERGY.fullmatch(c))
+    energy = sorted(c for c in costs if is_energy(c))
     for c in energy:  # a kind without a component spends 0 on it
         values = columns[c] = costs.pop(c)
         values[np.isnan(values)] = 0.0

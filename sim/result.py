@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 
 IDENTITY = ("id", "name", "layer", "phase", "kind")
 ENERGY = re.compile(r"energy_(\w+)_pj")  # an energy component column; their sum is energy_pj
+
+
+@lru_cache(maxsize=1024)
+def is_energy(column: str) -> bool:
+    """Whether a column is an energy component (``ENERGY``), remembered per name."""
+    return ENERGY.fullmatch(column) is not None
 SUMMED = ("cycles", "compute_cycles", "stall_cycles", "time_s", "macs", "energy_pj")
 DEFAULT_WORK = {"unit": "run", "count": 1}
 
@@ -80,7 +86,7 @@ class Result:
         return work["unit"], float(work["count"])
 
     def energy_components(self) -> list[str]:
-        return [c for c in self.columns if ENERGY.fullmatch(c)]
+        return [c for c in self.columns if is_energy(c)]
 
     def byte_columns(self) -> list[str]:
         return [f"bytes_{level.name}_{rw}" for level in self.memory_levels for rw in ("read", "write")]

@@ -257,7 +257,7 @@ class SystolicArray:
         else:
             true = compute = folds * (2 * R + C + T - 2)
         if not parity:
-            compute_util = g.macs / (compute * R * C * self.macs_per_pe)
+            compute_util = g.macs / (compute * self.peak_macs_per_cycle)  # int64: exact
 
         traffic = self._traffic(g, batch, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
@@ -274,7 +274,7 @@ class SystolicArray:
             "memory_cycles": dram_cycles,
             "macs": macs,
             "folds": folds,
-            "mapping_efficiency": macs / (folds * R * C * self.macs_per_pe * T),
+            "mapping_efficiency": macs / (folds * self.peak_macs_per_cycle * T),
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }
