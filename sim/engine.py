@@ -125,7 +125,8 @@ def _check_values(model, trace: Trace, merged: _Merged, required: tuple[str, ...
     rows = [merged.index[c] for c in checked]
     block = merged.block[rows]
     with np.errstate(invalid="ignore"):
-        bad = (np.isnan(block).sum(axis=1) != merged.absent[rows]) | np.isinf(block).any(axis=1) | (block < 0).any(axis=1)
+        bad = ((np.isnan(block).sum(axis=1) != merged.absent[rows]) | np.isinf(block).any(axis=1)
+               | (block < 0).any(axis=1))
         for j, col in enumerate(checked):
             if col in REQUIRED and col in merged.fractional:
                 bad[j] |= bool((block[j] != np.floor(block[j])).any())
@@ -174,7 +175,8 @@ def _merge(model, plan: _Plan, n: int, outs: list[dict]) -> _Merged:
         for c, v, flag in zip(out, values, flags):
             if not flag:
                 objects[c][rows] = v
-    return _Merged(names, index, grouped.take(plan.order, axis=1), np.array(absent), objects, fractional, plan.rows, outs)
+    return _Merged(names, index, grouped.take(plan.order, axis=1), np.array(absent), objects, fractional, plan.rows,
+                   outs)
 
 
 def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:

@@ -239,7 +239,8 @@ class SystolicArray:
         parity = c.mode == "scalesim"
         g = lower_batch(batch, output_size="scalesim" if parity else "standard")
         self._check_ports(batch, g.w_operand)
-        K = g.K if self.macs_per_pe == 1 else _ceil_div(g.K, self.macs_per_pe)  # a block PE: `macs_per_pe` of K per cycle
+        # a block PE takes `macs_per_pe` elements of K per cycle
+        K = g.K if self.macs_per_pe == 1 else _ceil_div(g.K, self.macs_per_pe)
         Sr, Sc, T = {"os": (g.M, g.N, K), "ws": (K, g.N, g.M), "is": (K, g.M, g.N)}[df]
         rf, cf = _ceil_div(Sr, R), _ceil_div(Sc, C)
         folds = g.repeats * rf * cf
@@ -327,7 +328,8 @@ class SystolicArray:
         read, write = traffic.get("dram_read", zero), traffic.get("dram_write", zero)
         return {
             "energy_sram_pj": _total([traffic[k] * e[k] for k in sram], zero),
-            "energy_dram_pj": _total([traffic[k] for k in ("dram_read", "dram_write") if k in traffic], zero) * e["dram"],
+            "energy_dram_pj": _total([traffic[k] for k in ("dram_read", "dram_write") if k in traffic], zero)
+            * e["dram"],
             "bytes_dram_read": read,
             "bytes_dram_write": write,
             "bytes_sram_read": _total([traffic[k] for k in sram if k.endswith("_read")], zero),
