@@ -19,7 +19,8 @@ forking through the ``accel_dse.families`` entry-point group: each entry point n
 :class:`Family`, or a callable that registers families when called.
 
 **The model protocol.** The engine (``sim.engine``) calls ``evaluate`` once per op kind of a
-trace with an :class:`OpBatch` (dims, operand formats and each op's payload arrays) and reads:
+trace with an :class:`OpBatch` (dims, operand formats and each op's payload arrays; read-only, as
+every run of the trace gets the same batches) and reads:
 
 - ``cycles``, ``compute_cycles``, ``stall_cycles`` and ``macs`` per op, and
   ``bytes_<level>_read`` / ``bytes_<level>_write`` for every declared memory level: required; a
