@@ -231,8 +231,12 @@ class SystolicArray:
         traffic = self._traffic(g, formats, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
         dram_cycles = dram_bytes / self._dram_bytes_per_cycle
-        cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
-        cycles = np.ceil(cycles).astype(np.int64)
+        if parity:
+            stalls, incl_prefetch = self._scalesim_memory(g, df)
+            cycles = (compute + stalls).astype(np.int64)
+        else:
+            cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
+            cycles = np.ceil(cycles).astype(np.int64)
 
         macs = g.macs
         out = {
@@ -247,9 +251,35 @@ class SystolicArray:
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }
+        if parity:
+            out["cycles_incl_prefetch"] = incl_prefetch
         out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
+
+    def _scalesim_memory(self, g: Gemms, df: str) -> tuple[np.ndarray, np.ndarray]:
+        """SCALE-Sim parity: stall cycles and total cycles incl. prefetch of each op from its
+        double-buffered memory model (``scalesim_memory``). Bandwidths (words/cycle): the cfg's
+        USER-mode ones, else the DRAM's bytes per cycle for all three interfaces when finite, else
+        none (CALC mode: no stalls)."""
+        from sim.models.systolic.scalesim_memory import Layer, calc_incl_prefetch, layer_cycles  # numba: parity only
+
+        c = self.config
+        sizes = tuple(int(getattr(c.sram, f"{b}_kb") * 1024) for b in BUFFERS)
+        if c.scalesim_bandwidth is not None:
+            bandwidth = (c.scalesim_bandwidth.ifmap, c.scalesim_bandwidth.filter, c.scalesim_bandwidth.ofmap)
+        elif np.isfinite(self._dram_bytes_per_cycle):
+            bandwidth = (max(int(self._dram_bytes_per_cycle), 1),) * 3
+        else:
+            bandwidth = None
+        layers = [Layer(df, c.array.rows, c.array.cols, int(m), int(n), int(k), int(a), int(w))
+                  for m, n, k, a, w in zip(g.M, g.N, g.K, g.a_elems, g.w_elems)]
+        if bandwidth is None:
+            result = [(0, calc_incl_prefetch(layer, sizes)) for layer in layers]
+        else:
+            result = [layer_cycles(layer, sizes, bandwidth) for layer in layers]
+        stalls, incl = np.array(result, dtype=np.int64).reshape(-1, 2).T
+        return stalls * g.repeats, incl * g.repeats
 
     def _traffic(self, g: Gemms, formats, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
         """Bytes moved per op: DRAM read/write and per-buffer SRAM reads/writes (see module doc)."""

@@ -1,0 +1,256 @@
+"""SCALE-Sim 3.0.0's double-buffered SRAMs: stall cycles and "Total Cycles (incl. prefetch)" of one
+layer, replayed at the granularity of SCALE-Sim's buffer sets rather than of single addresses.
+
+What is reproduced (the behaviour of SCALE-Sim 3.0.0's memory model, re-derived from its
+documentation and measured runs; see tests/data/scalesim/stalls.csv):
+
+- Words are 1 byte. A read SRAM (IFMAP, filter) of S bytes has an active part A = ceil(S/2) and a
+  prefetch part P = S - A. Its operand, in SCALE-Sim's prefetch order, is cut into lookup sets of
+  e = ceil(S/100) elements (n = E // e + 1 sets for E elements, padding excluded). The active window
+  is min(ceil(A/e), n) consecutive sets modulo n; a prefetch slides it forward by
+  min(ceil(P/e), n - window) sets, so an operand whose sets all fit never misses.
+- A demand row reads its elements in order; each one outside the window triggers prefetches until
+  it is inside (a row that straddles the window's edge can thus cycle the window around the whole
+  operand). The prefetches of one buffer form a chain independent of the array: the k-th is ready
+  at k (L + 1) - 1, with L = ceil(P / bandwidth) request lines; the initial fill of the active
+  part happens before cycle 0 and only counts in "incl. prefetch".
+- A row at cycle c that waits for a prefetch ready at cycle a is charged 2 (a - c - 1) stall
+  cycles (SCALE-Sim's accounting); a prefetch ready early moves the row's offset back by as much.
+  A row's stall is the largest of the three buffers' and shifts every later row.
+- The OFMAP SRAM of S bytes starts draining D = S - ceil(S/2) words over ceil(D / bandwidth)
+  cycles once it holds more than D words and no drain runs; a write that fills it waits for the
+  running drain. Total Cycles ends at the last demand row; the final drain after it ends
+  "incl. prefetch", which starts at the earlier of the two read buffers' initial fills.
+
+Prefetch and demand order (SCALE-Sim's mapping: Sr x Sc spatial, T temporal, column fold outer):
+the streamed operand (OS, WS: IFMAP; IS: filter) is stored as its row-fold blocks (T x R each,
+stacked) and the OS filter as its column-fold blocks (T x C), both in anti-diagonal order; a fold
+reads its block one anti-diagonal per row (the skewed feed), after R preload rows for WS/IS. The
+stationary operand of WS/IS (filter, IFMAP) is stored row-major as column-fold blocks (Sr x C) and
+read one row per cycle, last row first, during the fold's first R rows. Outputs are written
+cols-used words per row over the last R rows before the drain gap (OS) or over T rows after 2R - 1
+rows (WS/IS). Assumptions: the skew of the output writes is ignored; padding of partial folds
+occupies no set; one replay step per demand row (O(folds x fold length) time and memory).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One GEMM as SCALE-Sim maps it: dataflow, array R x C, IFMAP M x K, filter K x N, and the
+    distinct IFMAP / filter elements (CALC mode's bandwidth estimate counts those)."""
+
+    dataflow: str
+    R: int
+    C: int
+    M: int
+    N: int
+    K: int
+    ifmap_unique: int = 0
+    filter_unique: int = 0
+
+    @property
+    def spatial(self) -> tuple[int, int, int]:
+        return {"os": (self.M, self.N, self.K), "ws": (self.K, self.N, self.M),
+                "is": (self.K, self.M, self.N)}[self.dataflow]
+
+    @property
+    def fold_rows(self) -> int:
+        return (self.R if self.dataflow == "os" else 2 * self.R) + self.C + self.spatial[2] - 2
+
+    @property
+    def folds(self) -> tuple[int, int]:
+        Sr, Sc, _ = self.spatial
+        return -(-Sr // self.R), -(-Sc // self.C)
+
+
+def _used(extent: int, size: int, folds: int) -> np.ndarray:
+    return np.minimum(size, extent - size * np.arange(folds))
+
+
+def _diagonal_reads(block_of_fold, T, width, used, first_row, fold_rows):
+    """Per demand row, first and last element position (prefetch order) read from an operand
+    stored as stacked blocks of T x ``width`` in anti-diagonal order (``used[b]`` valid columns of
+    block b); fold f reads block ``block_of_fold[f]`` one anti-diagonal per row from ``first_row``."""
+    nb = len(used)
+    H, last_rows = nb * T, (nb - 1) * T
+    rows_per_col = np.where(np.arange(width) < used[-1], H, last_rows)
+    diff = np.zeros(H + width + 1, dtype=np.int64)
+    np.add.at(diff, np.arange(width), 1)
+    np.add.at(diff, np.arange(width) + rows_per_col, -1)
+    before = np.concatenate(([0], np.cumsum(np.cumsum(diff))))  # valid elements on diagonals < d
+
+    def position(d, c):
+        c0 = np.maximum(0, d - H + 1)
+        invalid = np.clip(np.minimum(c, d - last_rows + 1) - np.maximum(c0, used[-1]), 0, None)
+        return before[d] + c - c0 - invalid
+
+    folds = np.arange(len(block_of_fold))
+    u = used[block_of_fold]
+    n_rows = T + u - 1
+    fold = np.repeat(folds, n_rows)
+    t = np.arange(n_rows.sum()) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    d = block_of_fold[fold] * T + t
+    lo = position(d, np.maximum(0, t - T + 1))
+    hi = position(d, np.minimum(t, u[fold] - 1))
+    return fold * fold_rows + first_row + t, lo, hi
+
+
+def _stationary_reads(layer: Layer, fold_rows: int):
+    """Per demand row, first and last element position read from the WS/IS stationary operand:
+    row-major column-fold blocks of Sr x C, fold (fc, fr) reading its rows last first."""
+    R, C = layer.R, layer.C
+    Sr, Sc, _ = layer.spatial
+    rf, cf = layer.folds
+    ru, cu = _used(Sr, R, rf), _used(Sc, C, cf)
+    fr, fc = np.tile(np.arange(rf), cf), np.repeat(np.arange(cf), rf)
+    n = ru[fr]
+    fold = np.repeat(np.arange(rf * cf), n)
+    i = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # i-th row read, last row first
+    block_row = fr[fold] * R + n[fold] - 1 - i
+    lo = fc[fold] * Sr * C + block_row * cu[fc[fold]]
+    return fold * fold_rows + R - n[fold] + i, lo, lo + cu[fc[fold]] - 1
+
+
+def _demands(layer: Layer):
+    """(rows, first, last, elements, padded elements) of the IFMAP and filter reads."""
+    R, C, df = layer.R, layer.C, layer.dataflow
+    Sr, Sc, T = layer.spatial
+    rf, cf = layer.folds
+    ru, cu = _used(Sr, R, rf), _used(Sc, C, cf)
+    fr, fc = np.tile(np.arange(rf), cf), np.repeat(np.arange(cf), rf)
+    fold_rows = layer.fold_rows
+    streamed = _diagonal_reads(fr, T, R, ru, 0 if df == "os" else R, fold_rows) + (T * Sr, T * rf * R)
+    if df == "os":
+        other = _diagonal_reads(fc, T, C, cu, 0, fold_rows) + (T * Sc, T * cf * C)
+    else:
+        other = _stationary_reads(layer, fold_rows) + (Sr * Sc, Sr * cf * C)
+    return (streamed, other) if df in ("os", "ws") else (other, streamed)
+
+
+def _writes(layer: Layer) -> np.ndarray:
+    """OFMAP words written in each demand row."""
+    R, C = layer.R, layer.C
+    Sr, Sc, T = layer.spatial
+    rf, cf = layer.folds
+    ru, cu = _used(Sr, R, rf), _used(Sc, C, cf)
+    fr, fc = np.tile(np.arange(rf), cf), np.repeat(np.arange(cf), rf)
+    per_row = np.zeros(rf * cf * layer.fold_rows, dtype=np.int64)
+    base = np.arange(rf * cf) * layer.fold_rows
+    for f in range(rf * cf):
+        if layer.dataflow == "os":
+            start, count = T - 1 + R - ru[fr[f]], ru[fr[f]]
+        else:
+            start, count = 2 * R - 1, T
+        per_row[base[f] + start: base[f] + start + count] = cu[fc[f]]
+    return per_row
+
+
+@njit(cache=True)
+def _replay(lo, hi, n_sets, window, step, lines, writes, out_size, out_bw):
+    """Row-by-row replay of the set windows, prefetch chains and OFMAP drains (module doc).
+    ``lo``/``hi``: (2, rows) first/last set read per row (-1: none). Returns (stall cycles,
+    cycle of the last OFMAP drain)."""
+    start = np.zeros(2, dtype=np.int64)
+    issued = np.zeros(2, dtype=np.int64)
+    free = out_size
+    active = (out_size + 1) // 2
+    drain_lines = -(-(out_size - active) // out_bw)
+    drain_end, last_drain = -1e18, -1e18
+    stall = 0.0
+    for row in range(lo.shape[1]):
+        if lo[0, row] < 0 and lo[1, row] < 0 and writes[row] == 0:
+            continue
+        cycle = row + stall
+        worst = 0.0
+        for b in range(2):
+            if lo[b, row] < 0 or step[b] == 0:
+                continue
+            offset = 1.0
+            for s in range(lo[b, row], hi[b, row] + 1):
+                while (s - start[b]) % n_sets[b] >= window[b]:
+                    start[b] = (start[b] + step[b]) % n_sets[b]
+                    issued[b] += 1
+                    wait = issued[b] * (lines[b] + 1) - 1 - (cycle + offset)
+                    offset += 2 * wait if wait > 0 else wait
+            worst = max(worst, offset - 1)
+        now, count = cycle, writes[row]
+        while count > 0:
+            if now < drain_end:
+                take = min(count, max(free, 1))
+                count -= take
+                free -= take
+                if free <= 0:
+                    now = drain_end
+            else:
+                take = min(count, max(free - active + 1, 1))
+                count -= take
+                free -= take
+                if free < active:
+                    held = out_size - free
+                    n_lines = min(drain_lines, -(-held // out_bw))
+                    drain_end = now + n_lines - 1
+                    last_drain = max(last_drain, drain_end)
+                    free += min(n_lines * out_bw, held)
+        worst = max(worst, now - cycle)
+        stall += worst
+    held = out_size - free
+    if held > 0:
+        last_drain = max(last_drain, lo.shape[1] - 1 + stall + -(-held // out_bw) - 1)
+    return stall, last_drain
+
+
+def _read_buffers(layer: Layer, sram_bytes, bandwidth):
+    """Per read buffer: set bounds per row and window parameters (``_replay``'s inputs)."""
+    n_rows = layer.folds[0] * layer.folds[1] * layer.fold_rows
+    lo = np.full((2, n_rows), -1, dtype=np.int64)
+    hi = np.full((2, n_rows), -1, dtype=np.int64)
+    params = np.zeros((4, 2), dtype=np.int64)  # n_sets, window, step, lines
+    fills = []
+    for b, ((rows, first, last, elements, padded), size, bw) in enumerate(
+            zip(_demands(layer), sram_bytes[:2], bandwidth[:2])):
+        per_set = math.ceil(size / 100)
+        active = math.ceil(size / 2)
+        n_sets = elements // per_set + 1
+        window = min(math.ceil(active / per_set), n_sets)
+        params[:, b] = (n_sets, window, min(math.ceil((size - active) / per_set), n_sets - window),
+                        math.ceil((size - active) / bw))
+        lo[b, rows], hi[b, rows] = first // per_set, last // per_set
+        fills.append(min(math.ceil(active / bw), math.ceil(padded / bw)))
+    return lo, hi, params, max(fills)
+
+
+def layer_cycles(layer: Layer, sram_bytes: tuple[int, int, int], bandwidth: tuple[int, int, int]) -> tuple[int, int]:
+    """USER mode: (stall cycles, total cycles incl. prefetch) of one layer; ``sram_bytes`` and
+    ``bandwidth`` (words/cycle) are (IFMAP, filter, OFMAP)."""
+    lo, hi, (n_sets, window, step, lines), fill = _read_buffers(layer, sram_bytes, bandwidth)
+    stall, last_drain = _replay(lo, hi, n_sets, window, step, lines, _writes(layer), sram_bytes[2], bandwidth[2])
+    return int(stall), int(last_drain + fill)
+
+
+def calc_incl_prefetch(layer: Layer, sram_bytes: tuple[int, int, int]) -> int:
+    """CALC mode (SCALE-Sim sizes the bandwidth, no stalls): total cycles incl. prefetch.
+
+    Assumptions (SCALE-Sim 3.0.0's bandwidth-estimating read buffer): distinct elements fill sets
+    of floor(S/100); an operand of at most 50 sets is fetched before cycle 0 at 10 words/cycle, a
+    larger one starts a 50-set prefetch at 10 words/cycle before its first demand row (R for the
+    streamed operand of WS/IS, else 0). The OFMAP drains at the array's width as in USER mode.
+    """
+    first = {"os": (0, 0), "ws": (layer.R, 0), "is": (0, layer.R)}[layer.dataflow]
+    starts = []
+    for unique, size, row in zip((layer.ifmap_unique, layer.filter_unique), sram_bytes[:2], first):
+        per_set = max(size // 100, 1)
+        sets = min(math.ceil(unique / per_set), 50)
+        starts.append((row if sets == 50 else 0) - math.ceil(sets * per_set / 10))
+    writes = _writes(layer)
+    none = np.full((2, len(writes)), -1, dtype=np.int64)
+    zeros = np.zeros(2, dtype=np.int64)
+    _, last_drain = _replay(none, none, zeros + 1, zeros, zeros, zeros, writes, sram_bytes[2], layer.C)
+    return int(last_drain - min(starts))
