@@ -97,4 +97,4 @@ def test_stall_parity_with_scalesim_user_bandwidth(tmp_path):
     errors, incl_errors = pd.Series(errors), pd.Series(incl_errors)
     assert errors.median() <= 0.02 and errors.max() <= 0.10, errors.describe()
     assert incl_errors.median() <= 0.02 and incl_errors.max() <= 0.10, incl_errors.describe()
-    assert (errors <= 0.02).mean() >= 0.9
+    assert (errors <= 0.02).mean() >= 0.9 and (errors <= 0.001).mean() >= 0.85  # measured: 62 and 58 of 64

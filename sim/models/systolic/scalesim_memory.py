@@ -39,7 +39,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
 
 
 @dataclass(frozen=True)
@@ -153,62 +152,8 @@ def _writes(layer: Layer) -> np.ndarray:
     return per_row
 
 
-@njit(cache=True)
-def _replay(lo, hi, n_sets, window, step, lines, writes, out_size, out_bw):
-    """Row-by-row replay of the set windows, prefetch chains and OFMAP drains (module doc).
-    ``lo``/``hi``: (2, rows) first/last set read per row (-1: none). Returns (stall cycles,
-    cycle of the last OFMAP drain)."""
-    start = np.zeros(2, dtype=np.int64)
-    issued = np.zeros(2, dtype=np.int64)
-    free = out_size
-    active = (out_size + 1) // 2
-    drain_lines = -(-(out_size - active) // out_bw)
-    drain_end, last_drain = -1e18, -1e18
-    stall = 0.0
-    for row in range(lo.shape[1]):
-        if lo[0, row] < 0 and lo[1, row] < 0 and writes[row] == 0:
-            continue
-        cycle = row + stall
-        worst = 0.0
-        for b in range(2):
-            if lo[b, row] < 0 or step[b] == 0:
-                continue
-            offset = 1.0
-            for s in range(lo[b, row], hi[b, row] + 1):
-                while (s - start[b]) % n_sets[b] >= window[b]:
-                    start[b] = (start[b] + step[b]) % n_sets[b]
-                    issued[b] += 1
-                    wait = issued[b] * (lines[b] + 1) - 1 - (cycle + offset)
-                    offset += 2 * wait if wait > 0 else wait
-            worst = max(worst, offset - 1)
-        now, count = cycle, writes[row]
-        while count > 0:
-            if now < drain_end:
-                take = min(count, max(free, 1))
-                count -= take
-                free -= take
-                if free <= 0:
-                    now = drain_end
-            else:
-                take = min(count, max(free - active + 1, 1))
-                count -= take
-                free -= take
-                if free < active:
-                    held = out_size - free
-                    n_lines = min(drain_lines, -(-held // out_bw))
-                    drain_end = now + n_lines - 1
-                    last_drain = max(last_drain, drain_end)
-                    free += min(n_lines * out_bw, held)
-        worst = max(worst, now - cycle)
-        stall += worst
-    held = out_size - free
-    if held > 0:
-        last_drain = max(last_drain, lo.shape[1] - 1 + stall + -(-held // out_bw) - 1)
-    return stall, last_drain
-
-
 def _read_buffers(layer: Layer, sram_bytes, bandwidth):
-    """Per read buffer: set bounds per row and window parameters (``_replay``'s inputs)."""
+    """Per read buffer: set bounds per row and window parameters (``scalesim_replay.replay``'s inputs)."""
     n_rows = layer.folds[0] * layer.folds[1] * layer.fold_rows
     lo = np.full((2, n_rows), -1, dtype=np.int64)
     hi = np.full((2, n_rows), -1, dtype=np.int64)
@@ -230,8 +175,10 @@ def _read_buffers(layer: Layer, sram_bytes, bandwidth):
 def layer_cycles(layer: Layer, sram_bytes: tuple[int, int, int], bandwidth: tuple[int, int, int]) -> tuple[int, int]:
     """USER mode: (stall cycles, total cycles incl. prefetch) of one layer; ``sram_bytes`` and
     ``bandwidth`` (words/cycle) are (IFMAP, filter, OFMAP)."""
+    from sim.models.systolic.scalesim_replay import replay  # numba, loaded only for USER mode
+
     lo, hi, (n_sets, window, step, lines), fill = _read_buffers(layer, sram_bytes, bandwidth)
-    stall, last_drain = _replay(lo, hi, n_sets, window, step, lines, _writes(layer), sram_bytes[2], bandwidth[2])
+    stall, last_drain = replay(lo, hi, n_sets, window, step, lines, _writes(layer), sram_bytes[2], bandwidth[2])
     return int(stall), int(last_drain + fill)
 
 
@@ -241,7 +188,10 @@ def calc_incl_prefetch(layer: Layer, sram_bytes: tuple[int, int, int]) -> int:
     Assumptions (SCALE-Sim 3.0.0's bandwidth-estimating read buffer): distinct elements fill sets
     of floor(S/100); an operand of at most 50 sets is fetched before cycle 0 at 10 words/cycle, a
     larger one starts a 50-set prefetch at 10 words/cycle before its first demand row (R for the
-    streamed operand of WS/IS, else 0). The OFMAP drains at the array's width as in USER mode.
+    streamed operand of WS/IS, else 0). The OFMAP drains as in USER mode at the array's width C:
+    a row writes at most C words, so a drain always ends before the next is due and the k-th
+    starts in the row where the written words first exceed D + (k - 1) r, r = min(ceil(D/C) C, D + 1)
+    being the words one drain removes (closed form, no replay).
     """
     first = {"os": (0, 0), "ws": (layer.R, 0), "is": (0, layer.R)}[layer.dataflow]
     starts = []
@@ -250,7 +200,17 @@ def calc_incl_prefetch(layer: Layer, sram_bytes: tuple[int, int, int]) -> int:
         sets = min(math.ceil(unique / per_set), 50)
         starts.append((row if sets == 50 else 0) - math.ceil(sets * per_set / 10))
     writes = _writes(layer)
-    none = np.full((2, len(writes)), -1, dtype=np.int64)
-    zeros = np.zeros(2, dtype=np.int64)
-    _, last_drain = _replay(none, none, zeros + 1, zeros, zeros, zeros, writes, sram_bytes[2], layer.C)
-    return int(last_drain - min(starts))
+    rows = np.flatnonzero(writes)
+    written = np.cumsum(writes[rows])
+    C, size = layer.C, sram_bytes[2]
+    drain = size - math.ceil(size / 2)
+    lines = math.ceil(drain / C)
+    removed = min(lines * C, drain + 1)
+    drains = max((int(written[-1]) - drain - 1) // removed + 1, 0)
+    last = -math.inf
+    if drains:
+        last = rows[np.searchsorted(written, drain + 1 + (drains - 1) * removed)] + lines - 1
+    held = int(written[-1]) - drains * removed
+    if held > 0:
+        last = max(last, len(writes) - 1 + math.ceil(held / C) - 1)
+    return int(last - min(starts))
