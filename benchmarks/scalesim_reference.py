@@ -5,11 +5,20 @@ Writes SCALE-Sim v3 ``.cfg`` files and topology CSVs for every case into
 ``numpy==1.26.4`` in ``benchmarks/.scalesim-venv``, see ``scalesim_env.py``) and writes
 ``tests/data/scalesim/reference.csv``, one row per (case, layer).
 
-Run: ``python benchmarks/scalesim_reference.py`` (~65 s on an idle 2-core VM, two thirds of it the
-two AlexNet conv1 runs; plus ~30 s to create the venv the first time). Everything but the timing
-columns (wall_s, sim_s, peak_rss_mb) is deterministic.
+It also writes the USER-bandwidth stall reference (``stall_cases()``: 64 runs into
+``tests/data/scalesim/stall_cases/`` and ``tests/data/scalesim/stalls.csv``, one row each, with the
+COMPUTE_REPORT columns, compute cycles = Total - Stall, and the DRAM start/stop/access columns of
+DETAILED_ACCESS_REPORT). Their cfgs set ``InterfaceBandwidth: USER`` and one bandwidth (words/cycle)
+for ``Bandwidth`` (SCALE-Sim 3.0.0 uses it for the OFMAP only) and both ``[layout]`` SRAM bank
+bandwidths (which it uses for the IFMAP and filter DRAM reads).
 
-All cfgs use ``InterfaceBandwidth: CALC`` (SCALE-Sim sizes DRAM bandwidth itself: no stalls), 1-byte
+Run: ``python benchmarks/scalesim_reference.py`` (both tables), ``--compute`` (reference.csv only,
+~65 s on an idle 2-core VM, two thirds of it the two AlexNet conv1 runs) or ``--stalls``
+(stalls.csv only, ~5 min on a shared 2-core VM, 15 s of it the 7x7x256 conv); plus ~30 s to
+create the venv the first time. Everything but the timing columns (wall_s, sim_s, peak_rss_mb) is
+deterministic.
+
+All reference.csv cfgs use ``InterfaceBandwidth: CALC`` (SCALE-Sim sizes DRAM bandwidth itself: no stalls), 1-byte
 words (hard-coded in SCALE-Sim) and, unless a case says otherwise, 256/256/128 kB SRAMs; the SRAM
 sizes do not change compute cycles or utilisations but do change "Total Cycles (incl. prefetch)",
 so some cases shrink them to exercise SCALE-Sim's prefetch/drain paths.

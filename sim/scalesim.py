@@ -131,7 +131,7 @@ def compute_report(result: Result) -> dict[str, np.ndarray]:
     ops, pes = result.columns, result.peak_macs_per_cycle
     return {
         "LayerID": np.arange(len(ops["cycles"])),
-        "Total Cycles (incl. prefetch)": ops["cycles_incl_prefetch"],
+        "Total Cycles (incl. prefetch)": ops["cycles_incl_prefetch"].astype(np.int64),
         "Total Cycles": ops["cycles"],
         "Stall Cycles": ops["stall_cycles"],
         "Overall Util %": 100 * ops["macs"] / (ops["cycles"] * pes),

@@ -26,8 +26,16 @@ row-slice once per column fold; IS: the weights once per column fold). WS/IS par
 else they spill to DRAM and are read back once per extra row fold. Operand widths come from the
 trace formats (``sim.numerics.storage``); SCALE-Sim mode uses its 1-byte words.
 
-Stalls: DRAM transfers are spread evenly over the op's n folds and double-buffered, a two-stage
-pipeline whose length is exactly max(C, D) + min(C, D) / n for compute C and transfer D cycles.
+Stalls (``mode: default``): DRAM transfers are spread evenly over the op's n folds and
+double-buffered, a two-stage pipeline whose length is exactly max(C, D) + min(C, D) / n for
+compute C and transfer D cycles: the bandwidth-bound time of the traffic above, whatever the
+buffers' fill order. ``mode: scalesim`` instead reproduces SCALE-Sim 3.0.0's own memory model
+(``scalesim_memory``): operands fetched in its prefetch order into set-granular windows, re-fetched
+whenever a fold re-reads data that has left the window, its 2x charging of a prefetch wait, the
+initial fill before cycle 0 (excluded from Total Cycles, counted in ``cycles_incl_prefetch``) and
+the OFMAP drain; with no USER bandwidth (CALC) it has no stalls. The two differ most for operands
+that fit their buffer (no stalls in SCALE-Sim, bandwidth-bound here) and for small buffers that
+SCALE-Sim re-fetches.
 
 Format-aware PEs (``mac.weight_format`` and ``mac.act_format``): the PE is a synthesized MAC unit
 and its costs come from ``sim.models.mac_pe``. A block unit (MXFP4, AMXFP4) takes one 32-element
@@ -135,8 +143,10 @@ class SystolicArray:
         cycles = {"scalesim": "folds x (2R or R + C + T - 2) - 1 (SCALE-Sim v3)",
                   "default": "2R + C - 2 + folds x max(T, R)" if c.fold_overlap else "folds x (2R + C + T - 2)"}
         return {
-            "cycles": f"per op: compute = {cycles[c.mode]}; with D = DRAM bytes / (dram_bandwidth_gbs / clock), "
-                      "cycles = max(compute, D) + min(compute, D) / folds",
+            "cycles": f"per op: compute = {cycles[c.mode]}; " + (
+                "cycles = compute + stalls of SCALE-Sim's double-buffered memory (scalesim_memory)"
+                if c.mode == "scalesim" else
+                "with D = DRAM bytes / (dram_bandwidth_gbs / clock), cycles = max(compute, D) + min(compute, D) / folds"),
             "energy": "MACs x mac_pj + vector ops x vector_op_pj + SRAM bits x pJ/bit (per buffer, read/write) "
                       "+ DRAM bits x dram_pj_per_bit + PEs x pe_leakage_uw x time",
             "mac_pj": mac,
