@@ -242,7 +242,7 @@ class SystolicArray:
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
         dram_cycles = dram_bytes / self._dram_bytes_per_cycle
         if parity:
-            stalls, incl_prefetch = self._scalesim_memory(g, df)
+            stalls, incl_prefetch = self._scalesim_memory(g, batch, df)
             cycles = (compute + stalls).astype(np.int64)
         else:
             cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
@@ -267,7 +267,7 @@ class SystolicArray:
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
-    def _scalesim_memory(self, g: Gemms, df: str) -> tuple[np.ndarray, np.ndarray]:
+    def _scalesim_memory(self, g: Gemms, batch: OpBatch, df: str) -> tuple[np.ndarray, np.ndarray]:
         """SCALE-Sim parity: stall cycles and total cycles incl. prefetch of each op from its
         double-buffered memory model (``scalesim_memory``). Bandwidths (words/cycle): the cfg's
         USER-mode ones, else the DRAM's bytes per cycle for all three interfaces when finite, else
@@ -282,8 +282,12 @@ class SystolicArray:
             bandwidth = (max(int(self._dram_bytes_per_cycle), 1),) * 3
         else:
             bandwidth = None
-        layers = [Layer(df, c.array.rows, c.array.cols, int(m), int(n), int(k), int(a), int(w))
-                  for m, n, k, a, w in zip(g.M, g.N, g.K, g.a_elems, g.w_elems)]
+        d = batch.dims
+        convs = (zip(*(d[k] for k in ("H", "W", "R", "S", "C", "stride"))) if batch.kind == "conv2d"
+                 else [()] * len(g.M))
+        layers = [Layer(df, c.array.rows, c.array.cols, int(m), int(n), int(k), int(a), int(w),
+                        tuple(map(int, conv)) if conv and d["N"][i] == 1 else ())  # im2col edges: one image
+                  for i, (m, n, k, a, w, conv) in enumerate(zip(g.M, g.N, g.K, g.a_elems, g.w_elems, convs))]
         if bandwidth is None:
             result = [(0, calc_incl_prefetch(layer, sizes)) for layer in layers]
         else:

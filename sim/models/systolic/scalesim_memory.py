@@ -57,6 +57,18 @@ class Layer:
     K: int
     ifmap_unique: int = 0
     filter_unique: int = 0
+    conv: tuple[int, ...] = ()  # (H, W, R, S, C, stride) of a conv layer; () for a GEMM
+
+    def ifmap_valid(self) -> np.ndarray:
+        """M x K mask of IFMAP operand entries that exist: SCALE-Sim's ceil output size lets the last
+        windows hang over the input's edge, and it marks those entries as absent (k is r, s, c)."""
+        if not self.conv:
+            return np.ones((self.M, self.K), dtype=bool)
+        H, W, R, S, C, stride = self.conv
+        ow = -(-(W - S) // stride) + 1
+        oy, ox = np.divmod(np.arange(self.M), ow)
+        r, s = np.arange(self.K) // (S * C), np.arange(self.K) // C % S
+        return (oy[:, None] * stride + r[None, :] < H) & (ox[:, None] * stride + s[None, :] < W)
 
     @property
     def spatial(self) -> tuple[int, int, int]:
@@ -83,61 +95,71 @@ def _grid(layer: Layer):
     return ru, cu, np.tile(np.arange(rf), cf), np.repeat(np.arange(cf), rf)
 
 
-def _diagonal_reads(block_of_fold, T, width, used, first_row, fold_rows):
-    """Per demand row, first and last element position (prefetch order) read from an operand
-    stored as stacked blocks of T x ``width`` in anti-diagonal order (``used[b]`` valid columns of
-    block b); fold f reads block ``block_of_fold[f]`` one anti-diagonal per row from ``first_row``."""
-    nb = len(used)
-    H, last_rows = nb * T, (nb - 1) * T
-    rows_per_col = np.where(np.arange(width) < used[-1], H, last_rows)
-    diff = np.zeros(H + width + 1, dtype=np.int64)
-    np.add.at(diff, np.arange(width), 1)
-    np.add.at(diff, np.arange(width) + rows_per_col, -1)
-    before = np.concatenate(([0], np.cumsum(np.cumsum(diff))))  # valid elements on diagonals < d
+def _stacked(valid: np.ndarray, width: int) -> np.ndarray:
+    """SCALE-Sim's prefetch layout of an operand: the column folds of ``valid`` (``width`` columns
+    each, the last padded with absent entries) stacked on top of each other."""
+    rows, cols = valid.shape
+    folds = -(-cols // width)
+    padded = np.zeros((rows, folds * width), dtype=bool)
+    padded[:, :cols] = valid
+    return padded.reshape(rows, folds, width).transpose(1, 0, 2).reshape(folds * rows, width)
 
-    def position(d, c):
-        c0 = np.maximum(0, d - H + 1)
-        invalid = np.clip(np.minimum(c, d - last_rows + 1) - np.maximum(c0, used[-1]), 0, None)
-        return before[d] + c - c0 - invalid
 
-    folds = np.arange(len(block_of_fold))
-    u = used[block_of_fold]
-    n_rows = T + u - 1
-    fold = np.repeat(folds, n_rows)
+def _ranks(layout: np.ndarray) -> np.ndarray:
+    """Number of present entries before each entry of ``layout`` (row-major order)."""
+    flat = layout.ravel()
+    return (np.cumsum(flat) - flat).reshape(layout.shape)
+
+
+def _diagonal_reads(stacked, T, block_of_fold, used, first_row, fold_rows):
+    """Per demand row: stall-free row, first and last position (prefetch order) read from an
+    operand laid out in anti-diagonal order; fold f reads block ``block_of_fold[f]`` (T rows of
+    ``stacked``, ``used[f]`` columns) one anti-diagonal per row from ``first_row``."""
+    height, width = stacked.shape
+    d, c = np.arange(height + width - 1)[:, None], np.arange(width)[None, :]
+    inside = (d - c >= 0) & (d - c < height)
+    skewed = np.zeros(inside.shape, dtype=bool)  # row d: anti-diagonal d, column ascending
+    skewed[inside] = stacked[(d - c)[inside], np.broadcast_to(c, inside.shape)[inside]]
+    before = _ranks(skewed)
+    n_rows = T + used - 1
+    fold = np.repeat(np.arange(len(used)), n_rows)
     t = np.arange(n_rows.sum()) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
-    d = block_of_fold[fold] * T + t
-    lo = position(d, np.maximum(0, t - T + 1))
-    hi = position(d, np.minimum(t, u[fold] - 1))
-    return fold * fold_rows + first_row + t, lo, hi
+    diag = block_of_fold[fold] * T + t
+    c_lo, c_hi = np.maximum(0, t - T + 1), np.minimum(t, used[fold] - 1)
+    return (fold * fold_rows + first_row + t, before[diag, c_lo],
+            before[diag, c_hi] + skewed[diag, c_hi] - 1)
 
 
-def _stationary_reads(layer: Layer, fold_rows: int):
-    """Per demand row, first and last element position read from the WS/IS stationary operand:
-    row-major column-fold blocks of Sr x C, fold (fc, fr) reading its rows last first."""
-    R, C, Sr = layer.R, layer.C, layer.spatial[0]
-    rf, cf = layer.folds
+def _stationary_reads(stacked, layer: Layer, fold_rows: int):
+    """Per demand row: stall-free row, first and last position read from the WS/IS stationary
+    operand, laid out row-major; fold (fc, fr) reads its rows of column-fold block fc last first."""
+    R, Sr = layer.R, layer.spatial[0]
     ru, cu, fr, fc = _grid(layer)
+    before = _ranks(stacked)
     n = ru[fr]
-    fold = np.repeat(np.arange(rf * cf), n)
+    fold = np.repeat(np.arange(len(fr)), n)
     i = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # i-th row read, last row first
-    block_row = fr[fold] * R + n[fold] - 1 - i
-    lo = fc[fold] * Sr * C + block_row * cu[fc[fold]]
-    return fold * fold_rows + R - n[fold] + i, lo, lo + cu[fc[fold]] - 1
+    row = fc[fold] * Sr + fr[fold] * R + n[fold] - 1 - i
+    last = cu[fc[fold]] - 1
+    return fold * fold_rows + R - n[fold] + i, before[row, 0], before[row, last] + stacked[row, last] - 1
 
 
 def _demands(layer: Layer):
-    """(rows, first, last, elements, padded elements) of the IFMAP and filter reads."""
+    """(rows, first, last, present elements, laid-out elements) of the IFMAP and filter reads."""
     R, C, df = layer.R, layer.C, layer.dataflow
-    Sr, Sc, T = layer.spatial
-    rf, cf = layer.folds
+    T = layer.spatial[2]
     ru, cu, fr, fc = _grid(layer)
     fold_rows = layer.fold_rows
-    streamed = _diagonal_reads(fr, T, R, ru, 0 if df == "os" else R, fold_rows) + (T * Sr, T * rf * R)
+    ifmap, filt = layer.ifmap_valid(), np.ones((layer.K, layer.N), dtype=bool)
+    streamed = {"os": ifmap.T, "ws": ifmap, "is": filt.T}[df]  # T x Sr
+    stacked = _stacked(streamed, R)
+    reads = [_diagonal_reads(stacked, T, fr, ru[fr], 0 if df == "os" else R, fold_rows) + (stacked.sum(), stacked.size)]
+    stacked = _stacked(filt if df in ("os", "ws") else ifmap.T, C)  # (T or Sr) x Sc
     if df == "os":
-        other = _diagonal_reads(fc, T, C, cu, 0, fold_rows) + (T * Sc, T * cf * C)
+        reads.append(_diagonal_reads(stacked, T, fc, cu[fc], 0, fold_rows) + (stacked.sum(), stacked.size))
     else:
-        other = _stationary_reads(layer, fold_rows) + (Sr * Sc, Sr * cf * C)
-    return (streamed, other) if df in ("os", "ws") else (other, streamed)
+        reads.append(_stationary_reads(stacked, layer, fold_rows) + (stacked.sum(), stacked.size))
+    return reads if df in ("os", "ws") else reads[::-1]
 
 
 def _writes(layer: Layer) -> np.ndarray:
@@ -171,7 +193,8 @@ def _read_buffers(layer: Layer, sram_bytes, bandwidth):
         window = min(math.ceil(active / per_set), n_sets)
         params[:, b] = (n_sets, window, min(math.ceil((size - active) / per_set), n_sets - window),
                         math.ceil((size - active) / bw))
-        lo[b, rows], hi[b, rows] = first // per_set, last // per_set
+        some = last >= first  # rows whose entries are all absent demand nothing
+        lo[b, rows[some]], hi[b, rows[some]] = first[some] // per_set, last[some] // per_set
         fills.append(min(math.ceil(active / bw), math.ceil(padded / bw)))
     return lo, hi, params, max(fills)
 
