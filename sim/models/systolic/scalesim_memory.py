@@ -6,9 +6,11 @@ documentation and measured runs; see tests/data/scalesim/stalls.csv):
 
 - Words are 1 byte. A read SRAM (IFMAP, filter) of S bytes has an active part A = ceil(S/2) and a
   prefetch part P = S - A. Its operand, in SCALE-Sim's prefetch order, is cut into lookup sets of
-  e = ceil(S/100) elements (n = E // e + 1 sets for E elements, padding excluded). The active window
-  is min(ceil(A/e), n) consecutive sets modulo n; a prefetch slides it forward by
-  min(ceil(P/e), n - window) sets, so an operand whose sets all fit never misses.
+  e = ceil(S/100) present entries (n = E // e + 1 sets for E entries; absent ones, the padding of
+  partial folds and the conv windows that SCALE-Sim's ceil output size hangs over the input's
+  edge, occupy none). The active window is min(ceil(A/e), n) consecutive sets modulo n; a prefetch
+  slides it forward by min(ceil(P/e), n - window) sets, so an operand whose sets all fit never
+  misses.
 - A demand row reads its elements in order; each one outside the window triggers prefetches until
   it is inside (a row that straddles the window's edge can thus cycle the window around the whole
   operand). The prefetches of one buffer form a chain independent of the array: the k-th is ready
@@ -29,11 +31,12 @@ reads its block one anti-diagonal per row (the skewed feed), after R preload row
 stationary operand of WS/IS (filter, IFMAP) is stored row-major as column-fold blocks (Sr x C) and
 read one row per cycle, last row first, during the fold's first R rows. Outputs are written
 cols-used words per row over the last R rows before the drain gap (OS) or over T rows after 2R - 1
-rows (WS/IS). Assumptions: the skew of the output writes is ignored; padding of partial folds
-occupies no set; every position is a distinct element, whereas SCALE-Sim looks an address up in
-every set of the window, so a conv layer's repeated im2col addresses can hit in another set where
-this model misses (the worst reference errors, +5 % and +8 % Total Cycles, are such conv layers);
-one replay step per demand row (O(folds x fold length) time and memory, no per-address work).
+rows (WS/IS). Assumptions: the skew of the output writes is ignored; every entry is a distinct
+element, whereas SCALE-Sim looks an address up in every set of the window, so a conv layer's
+repeated im2col addresses can hit in another set where this model misses (the worst reference
+errors, +5 % and +8 % Total Cycles, are such conv layers); a batch of several images is treated as
+a GEMM (no absent entries). Cost: presence masks and ranks of both operands' layouts (O(operand
+entries) memory) and one replay step per demand row (O(folds x fold length)), no per-address work.
 """
 
 from __future__ import annotations
@@ -116,10 +119,9 @@ def _diagonal_reads(stacked, T, block_of_fold, used, first_row, fold_rows):
     operand laid out in anti-diagonal order; fold f reads block ``block_of_fold[f]`` (T rows of
     ``stacked``, ``used[f]`` columns) one anti-diagonal per row from ``first_row``."""
     height, width = stacked.shape
-    d, c = np.arange(height + width - 1)[:, None], np.arange(width)[None, :]
-    inside = (d - c >= 0) & (d - c < height)
-    skewed = np.zeros(inside.shape, dtype=bool)  # row d: anti-diagonal d, column ascending
-    skewed[inside] = stacked[(d - c)[inside], np.broadcast_to(c, inside.shape)[inside]]
+    skewed = np.zeros((height + width - 1, width), dtype=bool)  # row d: anti-diagonal d, column ascending
+    for c in range(width):
+        skewed[c:c + height, c] = stacked[:, c]
     before = _ranks(skewed)
     n_rows = T + used - 1
     fold = np.repeat(np.arange(len(used)), n_rows)
