@@ -5,16 +5,17 @@ Writes SCALE-Sim v3 ``.cfg`` files and topology CSVs for every case into
 ``numpy==1.26.4`` in ``benchmarks/.scalesim-venv``, see ``scalesim_env.py``) and writes
 ``tests/data/scalesim/reference.csv``, one row per (case, layer).
 
-It also writes the USER-bandwidth stall reference (``stall_cases()``: 64 runs into
+It also writes the USER-bandwidth stall reference (``stall_cases()``: 67 runs into
 ``tests/data/scalesim/stall_cases/`` and ``tests/data/scalesim/stalls.csv``, one row each, with the
 COMPUTE_REPORT columns, compute cycles = Total - Stall, and the DRAM start/stop/access columns of
-DETAILED_ACCESS_REPORT). Their cfgs set ``InterfaceBandwidth: USER`` and one bandwidth (words/cycle)
-for ``Bandwidth`` (SCALE-Sim 3.0.0 uses it for the OFMAP only) and both ``[layout]`` SRAM bank
-bandwidths (which it uses for the IFMAP and filter DRAM reads).
+DETAILED_ACCESS_REPORT). Their cfgs set ``InterfaceBandwidth: USER``, both ``[layout]`` SRAM bank
+bandwidths (SCALE-Sim 3.0.0 uses them for the IFMAP and filter DRAM reads; column ``bandwidth``) and
+``Bandwidth`` (it uses that for the OFMAP only; column ``ofmap_bandwidth``), in words/cycle: one
+value for all three, except in the three AlexNet conv1 runs of ``SPEC_STALL_ROWS``.
 
 Run: ``python benchmarks/scalesim_reference.py`` (both tables), ``--compute`` (reference.csv only,
 ~65 s on an idle 2-core VM, two thirds of it the two AlexNet conv1 runs) or ``--stalls``
-(stalls.csv only, ~5 min on a shared 2-core VM, 15 s of it the 7x7x256 conv); plus ~30 s to
+(stalls.csv only, ~9 min on a shared 2-core VM, 4 of them the three AlexNet conv1 runs); plus ~30 s to
 create the venv the first time. Everything but the timing columns (wall_s, sim_s, peak_rss_mb) is
 deterministic.
 
@@ -66,11 +67,11 @@ WriteRequestBuffer : 32
 
 [layout]
 IfmapCustomLayout : False
-IfmapSRAMBankBandwidth : {bandwidth}
+IfmapSRAMBankBandwidth : {bank_bandwidth}
 IfmapSRAMBankNum : 1
 IfmapSRAMBankPort : 2
 FilterCustomLayout : False
-FilterSRAMBankBandwidth : {bandwidth}
+FilterSRAMBankBandwidth : {bank_bandwidth}
 FilterSRAMBankNum : 1
 FilterSRAMBankPort : 2
 
@@ -168,6 +169,9 @@ def stall_cases() -> list[tuple]:
                               dataflow, sram, bw))
                 k += 1
     cases.append(("conv_7x7_c256_k256_32x32_os_bw10", "conv", (7, 7, 3, 3, 256, 256, 1), 32, 32, "os", SRAM_KB, 10))
+    alexnet = ("conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws", (64, 64, 64))
+    for bank, ofmap in ((10, 10), (10, 100), (20, 10)):  # SPEC_STALL_ROWS
+        cases.append((f"conv_alexnet1_ws_32_sram64_bank{bank}_bw{ofmap}", *alexnet, (bank, ofmap)))
     return cases
 
 
@@ -179,6 +183,11 @@ SPEC_ROWS = {
     "conv_alexnet1_ws_32": {"total_cycles": 112_283, "overall_util": 91.68, "mapping_efficiency": 94.53},
     "conv_alexnet1_ws_32_sram64": {"total_cycles": 112_283, "total_cycles_incl_prefetch": 116_210},
 }
+# AlexNet conv1 stall cycles in USER mode with 64 kB SRAMs, measured earlier with SCALE-Sim 3.0.0
+# (bank bandwidth, Bandwidth = 10, 10 / 10, 100 / 20, 10): each regeneration must reproduce them.
+SPEC_STALL_ROWS = {"conv_alexnet1_ws_32_sram64_bank10_bw10": {"stall_cycles": 329_707},
+                   "conv_alexnet1_ws_32_sram64_bank10_bw100": {"stall_cycles": 323_292},
+                   "conv_alexnet1_ws_32_sram64_bank20_bw10": {"stall_cycles": 231_018}}
 
 
 def layers_of(dims) -> list[tuple]:
@@ -187,18 +196,19 @@ def layers_of(dims) -> list[tuple]:
 
 
 def write_case(name, mode, dims, rows, cols, dataflow, case_dir: Path = DATA / "cases",
-               sram_kb: tuple[int, int, int] = SRAM_KB, bandwidth: int | None = None) -> tuple[Path, Path]:
+               sram_kb: tuple[int, int, int] = SRAM_KB, bandwidth: int | tuple[int, int] | None = None
+               ) -> tuple[Path, Path]:
     """Write one case's v3 .cfg and topology CSV (header row, then ``name, dims...,`` rows with
     the trailing comma SCALE-Sim requires) into ``case_dir``; layer i is named ``{name}_{i}``.
-    ``bandwidth`` None: ``InterfaceBandwidth: CALC``; else ``USER`` with ``Bandwidth`` and both
-    SRAM bank bandwidths set to it (words/cycle)."""
+    ``bandwidth`` None: ``InterfaceBandwidth: CALC``; else ``USER`` with both SRAM bank bandwidths
+    and ``Bandwidth`` set to it (words/cycle), or to its two values (bank, OFMAP) if a pair."""
     case_dir.mkdir(parents=True, exist_ok=True)
     cfg = case_dir / f"{name}.cfg"
     ifmap_kb, filter_kb, ofmap_kb = sram_kb
+    bank, ofmap = (10, 10) if bandwidth is None else bandwidth if isinstance(bandwidth, tuple) else (bandwidth,) * 2
     cfg.write_text(CFG.format(name=name, rows=rows, cols=cols, dataflow=dataflow,
                               ifmap_kb=ifmap_kb, filter_kb=filter_kb, ofmap_kb=ofmap_kb,
-                              bandwidth=10 if bandwidth is None else bandwidth,
-                              interface="CALC" if bandwidth is None else "USER"))
+                              bank_bandwidth=bank, bandwidth=ofmap, interface="CALC" if bandwidth is None else "USER"))
     topo = case_dir / f"{name}.csv"
     header = GEMM_HEADER if mode == "gemm" else CONV_HEADER
     topo.write_text(header + "\n" + "".join(f"{name}_{i}, {', '.join(map(str, d))},\n"
@@ -251,7 +261,8 @@ def run_case(case, case_dir: Path = DATA / "cases") -> list[dict]:
                      "topology": topo.relative_to(case_dir.parent).as_posix(),
                      "layer": int(rep["LayerID"]), **dict(zip(dim_cols, d)),
                      "ifmap_sram_kb": sram[0], "filter_sram_kb": sram[1], "ofmap_sram_kb": sram[2],
-                     "bandwidth": bandwidth,
+                     "bandwidth": bandwidth[0] if isinstance(bandwidth, tuple) else bandwidth,
+                     "ofmap_bandwidth": bandwidth[1] if isinstance(bandwidth, tuple) else bandwidth,
                      "total_cycles_incl_prefetch": int(rep["Total Cycles (incl. prefetch)"]),
                      "total_cycles": int(rep["Total Cycles"]), "stall_cycles": int(rep["Stall Cycles"]),
                      "compute_cycles": int(rep["Total Cycles"]) - int(rep["Stall Cycles"]),
@@ -264,9 +275,9 @@ def run_case(case, case_dir: Path = DATA / "cases") -> list[dict]:
     return rows
 
 
-def check_spec_rows(table: pd.DataFrame) -> None:
-    """Assert that the spec's regression rows 1-7 are reproduced (utilisations to 2 decimals)."""
-    for case, expected in SPEC_ROWS.items():
+def check_spec_rows(table: pd.DataFrame, rows: dict = SPEC_ROWS) -> None:
+    """Assert that the spec's regression rows are reproduced (utilisations to 2 decimals)."""
+    for case, expected in rows.items():
         row = table[table["case"] == case].iloc[0]
         for column, value in expected.items():
             got = round(row[column], 2) if isinstance(value, float) else row[column]
@@ -312,10 +323,11 @@ def main(argv: list[str] | None = None) -> None:
               f"SCALE-Sim wall time {table.drop_duplicates('case')['wall_s'].sum():.1f} s")
     if not args.compute:
         cases = stall_cases()
-        columns = (BASE_COLUMNS[:BASE_COLUMNS.index("total_cycles_incl_prefetch")] + ["bandwidth"]
-                   + BASE_COLUMNS[BASE_COLUMNS.index("total_cycles_incl_prefetch"):] + ["compute_cycles"]
+        split = BASE_COLUMNS.index("total_cycles_incl_prefetch")
+        columns = (BASE_COLUMNS[:split] + ["bandwidth", "ofmap_bandwidth"] + BASE_COLUMNS[split:] + ["compute_cycles"]
                    + list(DETAIL_COLUMNS.values()) + TIMING_COLUMNS)
         table = run_all(cases, DATA / "stall_cases", columns)
+        check_spec_rows(table, SPEC_STALL_ROWS)
         table.to_csv(DATA / "stalls.csv", index=False)
         print(f"wrote {DATA / 'stalls.csv'}: {len(cases)} USER-bandwidth cases, "
               f"{(table['stall_cycles'] > 0).sum()} with stalls, SCALE-Sim wall time {table['wall_s'].sum():.1f} s")

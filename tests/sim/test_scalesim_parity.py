@@ -81,6 +81,7 @@ def test_stall_reference_covers_the_required_space():
     assert STALLS["bandwidth"].min() == 1 and STALLS["bandwidth"].max() == 100
     assert STALLS["ifmap_sram_kb"].min() <= 2 and STALLS["ifmap_sram_kb"].max() >= 256
     assert (STALLS["stall_cycles"] > 0).sum() >= 20 and (STALLS["stall_cycles"] == 0).sum() >= 20
+    assert (STALLS["bandwidth"] != STALLS["ofmap_bandwidth"]).any()  # OFMAP and bank bandwidths apart
 
 
 def test_stall_parity_with_scalesim_user_bandwidth(tmp_path):
@@ -97,4 +98,4 @@ def test_stall_parity_with_scalesim_user_bandwidth(tmp_path):
     errors, incl_errors = pd.Series(errors), pd.Series(incl_errors)
     assert errors.median() <= 0.02 and errors.max() <= 0.10, errors.describe()
     assert incl_errors.median() <= 0.02 and incl_errors.max() <= 0.10, incl_errors.describe()
-    assert (errors <= 0.02).mean() >= 0.9 and (errors <= 0.001).mean() >= 0.85  # measured: 62 and 58 of 64
+    assert (errors <= 0.02).mean() >= 0.9 and (errors <= 0.001).mean() >= 0.85  # measured: 65 and 62 of 67
