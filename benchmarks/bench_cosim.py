@@ -1,7 +1,7 @@
 """Speed of the RTL simulation routes on the 16 x 16 INT8 output-stationary PE array, beside the
-ecosystem spec's measurements (§1 and §2.3: pysim ~1,000 cycles/s, ~2,600 at 8 x 8, Icarus via
-cocotb ~1,200, Verilator via cocotb ~34,000; this project has no Verilator route), with the ratio
-where the spec measured the same size. Every route's outputs are checked against the golden model,
+reference rates recorded when the routes were chosen (pysim ~1,000 cycles/s, ~2,600 at 8 x 8,
+Icarus via cocotb ~1,200, Verilator via cocotb ~34,000; the cocotb runs are not part of this
+repository, and it has no Verilator route), with the ratio where the same size was recorded. Every route's outputs are checked against the golden model,
 so a fast wrong route fails the benchmark.
 
 Routes: Amaranth's pysim (``hw.pysim``), Icarus on the exported Verilog with a ``$readmemh``
@@ -9,7 +9,7 @@ testbench (``hw.icarus``, skipped when iverilog is absent), and this project's z
 gate-level simulator on the Yosys netlist (``hw.gatesim``). Each route runs on 2 cycles twice and then on
 all: the first short run is the setup (``setup_s``: building the simulator, compiling the Verilog
 or the kernel; plus synthesis for the gate route), the second the fixed cost per run, and
-throughput counts only the rest, as the spec reports setup apart.
+throughput counts only the rest (setup is reported apart).
 
 Run: ``python benchmarks/bench_cosim.py [--size 16] [--cycles 1000]`` (about a minute).
 """
@@ -26,7 +26,7 @@ import pandas as pd
 from hw import gatesim, generators, golden, icarus, pysim, stimuli, synth
 from timing import timed
 
-# (array size, route) -> cycles/s measured in ecosystem.md §1 (pysim) and §2.3 (Icarus via cocotb)
+# (array size, route) -> the reference cycles/s recorded when the routes were chosen (see the docstring)
 SPEC_CYCLES_PER_S = {(16, "pysim"): 1_000, (8, "pysim"): 2_600, (16, "icarus"): 1_200}
 
 

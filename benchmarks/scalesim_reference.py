@@ -28,9 +28,9 @@ Coverage: GEMM and conv; OS, WS, IS; square and non-square arrays from 8x8 to 25
 non-power-of-two 12x20); layers smaller and larger than the array; dims divisible and not
 divisible by the array; conv strides 1, 2 and 4 with cases where (H - R) mod stride != 0 (SCALE-Sim's
 ceil output size); multi-layer topologies; a depthwise ("DP" in the layer name) layer, which
-SCALE-Sim splits into one layer per channel; and rows 1-7 of the spec's regression table
-(``shared/specs/systolic_scalesim.md`` §11, including AlexNet's 116,210 incl.-prefetch cycles, which
-need 64 kB SRAMs), which ``check_spec_rows`` asserts.
+SCALE-Sim splits into one layer per channel; and rows 1-7 of the SCALE-Sim 3.0.0 regression table
+(``PARITY_ROWS`` in ``tests/sim/test_systolic.py``, including AlexNet's 116,210 incl.-prefetch cycles,
+which need 64 kB SRAMs), which ``check_spec_rows`` asserts.
 """
 
 from __future__ import annotations
@@ -95,7 +95,7 @@ GEMM_COLS = ["M", "N", "K"]
 # dims: conv (H, W, R, S, C, filters, stride); gemm (M, N, K); or a tuple of such for several layers.
 # Keep the order: tests index the first rows (row 0 is a GEMM case, row 14 AlexNet conv1).
 CASES = [
-    ("gemm_small_os", "gemm", (20, 40, 30), 8, 8, "os"),  # spec §11 row 1: 659
+    ("gemm_small_os", "gemm", (20, 40, 30), 8, 8, "os"),  # regression row 1: 659
     ("gemm_small_ws", "gemm", (20, 40, 30), 8, 8, "ws"),  # row 2: 839
     ("gemm_small_is", "gemm", (20, 40, 30), 8, 8, "is"),  # row 3: 743
     ("gemm_tall_os_16x8", "gemm", (100, 37, 53), 16, 8, "os"),
@@ -137,7 +137,7 @@ CASES = [
     ("conv_smallsram_os_32", "conv", (30, 30, 3, 3, 32, 32, 1), 32, 32, "os", (8, 8, 4)),
     ("conv_smallsram_is_8x32", "conv", (16, 16, 3, 3, 8, 40, 2), 8, 32, "is", (2, 1, 1)),
     ("conv_smallsram_ws_64x16", "conv", (9, 9, 3, 3, 40, 70, 1), 64, 16, "ws", (16, 16, 8)),
-    # the spec's AlexNet "Total Cycles (incl. prefetch)" = 116,210 was measured with 64 kB SRAMs
+    # AlexNet's "Total Cycles (incl. prefetch)" = 116,210 was measured with 64 kB SRAMs
     ("conv_alexnet1_ws_32_sram64", "conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws", (64, 64, 64)),
 ]
 
@@ -175,7 +175,8 @@ def stall_cases() -> list[tuple]:
     return cases
 
 
-# Spec §11 rows 1-7 (and row 7's incl.-prefetch figure, measured with 64 kB SRAMs): values to reproduce.
+# Regression rows 1-7 (PARITY_ROWS of tests/sim/test_systolic.py; row 7's incl.-prefetch figure measured
+# with 64 kB SRAMs): values to reproduce.
 SPEC_ROWS = {
     "gemm_small_os": {"total_cycles": 659}, "gemm_small_ws": {"total_cycles": 839},
     "gemm_small_is": {"total_cycles": 743}, "conv_10x10_os_16x8": {"total_cycles": 695},
@@ -276,12 +277,13 @@ def run_case(case, case_dir: Path = DATA / "cases") -> list[dict]:
 
 
 def check_spec_rows(table: pd.DataFrame, rows: dict = SPEC_ROWS) -> None:
-    """Assert that the spec's regression rows are reproduced (utilisations to 2 decimals)."""
+    """Assert that regression rows (SPEC_ROWS, or SPEC_STALL_ROWS) are reproduced (utilisations to 2
+    decimals)."""
     for case, expected in rows.items():
         row = table[table["case"] == case].iloc[0]
         for column, value in expected.items():
             got = round(row[column], 2) if isinstance(value, float) else row[column]
-            assert got == value, f"{case}: {column} = {row[column]}, spec says {value}"
+            assert got == value, f"{case}: {column} = {row[column]}, regression table says {value}"
 
 
 def run_all(cases, case_dir: Path, columns: list[str]) -> pd.DataFrame:

@@ -118,7 +118,8 @@ def simulate(component, netlist: Netlist, inputs: dict[str, np.ndarray]) -> Acti
         kinds[i] = -1 if kind == DFF else KINDS.index(kind)
         ins[i, :len(pins)] = pins
         outs[i] = out
-    top = max([1, *outs, *(b for _, bits in netlist.ports.values() for b in bits)])
+    # every net the kernel indexes: gate inputs too (an undriven internal net reads 0, as in _net)
+    top = max([1, *outs, *ins.ravel(), *(b for _, bits in netlist.ports.values() for b in bits), *netlist.init])
     value = np.zeros(top + 1, np.uint8)
     value[1] = 1
     for net, v in netlist.init.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from amaranth.lib import wiring
 
 from hw.pe_array import PEArray
-from sim.errors import ConfigError
+from sim.errors import ConfigError, suggest
 from sim.models.pes import PES
 
 ARRAY = "pe_array"
@@ -31,14 +31,15 @@ def build(name: str, **params) -> wiring.Component:
         pe = params.pop("pe", "int8xint8")
         rows, cols = params.pop("rows", 4), params.pop("cols", 4)
         if pe not in PES:
-            raise ConfigError(f"pe_array.pe: got {pe!r}; allowed: {', '.join(PES)}")
+            raise ConfigError(f"pe_array.pe: got {pe!r}; allowed: {', '.join(PES)}" + suggest(pe, PES))
         return PEArray(lambda: build(pe, **params), rows, cols)
     if name not in PES:
-        raise ConfigError(f"generator: got {name!r}; allowed: {', '.join(names())}")
+        raise ConfigError(f"generator: got {name!r}; allowed: {', '.join(names())}" + suggest(name, names()))
     entry = PES[name]
     unknown = sorted(set(params) - set(entry.rtl_params))
     if unknown:
-        raise ConfigError(f"{name}.{unknown[0]}: unknown parameter; allowed: {', '.join(entry.rtl_params)}")
+        raise ConfigError(f"{name}.{unknown[0]}: unknown parameter; allowed: {', '.join(entry.rtl_params)}"
+                          + suggest(unknown[0], entry.rtl_params))
     for key, value in params.items():
         kind = type(entry.rtl_params[key])
         if type(value) is not kind:

@@ -7,6 +7,12 @@ one column per cycle. Row r's inputs are delayed r cycles and column c's c cycle
 usual input skew), so PE (r, c) sees row r's and column c's values of the same step t at cycle
 t + r + c. Each PE output port becomes an array over rows * cols (index r * cols + c) whose
 entries are the PE's outputs delayed by r + c cycles, exactly the PE's golden model shifted.
+
+Completion: ``last`` (one bit per row) marks a row's final step of a sum and travels with that
+row's other inputs; ``done[r * cols + c]`` is high in the cycle after it reached PE (r, c), when
+that PE's outputs hold the result of the marked step (every PE of ``hw`` registers its outputs one
+cycle after its inputs). It is what a reader of the accumulators waits for, and what makes the
+array's cycle counts observable.
 """
 
 from __future__ import annotations
@@ -40,11 +46,13 @@ class PEArray(wiring.Component):
                 members[name] = In(data.ArrayLayout(member.shape, cols if _is_weight_side(name) else rows))
             else:
                 members[name] = Out(data.ArrayLayout(member.shape, rows * cols))
+        members["last"] = In(data.ArrayLayout(1, rows))
+        members["done"] = Out(data.ArrayLayout(1, rows * cols))
         super().__init__(members)
 
     def elaborate(self, platform):
         m = Module()
-        inputs = {n: mem for n, mem in self.pe_signature.members.items() if mem.flow == wiring.In}
+        inputs = [n for n, mem in self.pe_signature.members.items() if mem.flow == wiring.In] + ["last"]
         # entry[name][i]: the input of row (or column) i after its skew of i cycles
         entry = {name: [self._delay(m, getattr(self, name)[i], i, f"{name}_skew{i}") for i in
                         range(self.cols if _is_weight_side(name) else self.rows)] for name in inputs}
@@ -56,7 +64,10 @@ class PEArray(wiring.Component):
                 m.submodules[f"pe_{r}_{c}"] = pe
                 for name in inputs:
                     here = top[name][c] if _is_weight_side(name) else left[name][r]
-                    m.d.comb += getattr(pe, name).eq(here)
+                    if name == "last":
+                        m.d.sync += self.done[r * self.cols + c].eq(here)
+                    else:
+                        m.d.comb += getattr(pe, name).eq(here)
                     hop = Signal.like(here, name=f"{name}_{r}_{c}")
                     m.d.sync += hop.eq(here)
                     if _is_weight_side(name):

@@ -19,7 +19,9 @@
 # area and energy in `sim/tech/rtl_macs.yaml`) to LLaMA-2-7B decode and prefill on equal-MAC
 # arrays of each PE (`sim.formats_study`).
 #
-# Set `DSE_NOTEBOOK_SMALL=1` for a quick run (CI executes the notebook that way).
+# Set `DSE_NOTEBOOK_SMALL=1` for a quick run (CI executes the notebook that way). Run as a script,
+# `python notebooks/number_formats.py [--out DIR]` saves every figure (PNG) and table (CSV) into DIR
+# (default `reports/notebooks/number_formats/`).
 
 # %%
 import os
@@ -31,6 +33,7 @@ import pandas as pd
 
 from sim.formats_study import formats_table, study_specs
 from sim.models.pes import PES
+from sim.notebook_outputs import NotebookOutputs
 from sim.numerics import bits_per_element, fake_quantize
 from sim.sweep import run_sweep
 from sim.tech import TechLibrary
@@ -38,6 +41,7 @@ from workloads.minilm import published_output_sqnr
 
 SMALL = os.environ.get("DSE_NOTEBOOK_SMALL") == "1"
 FORMATS = ["int8", "int4", "dint4", "mxfp8_e4m3", "mxfp4", "nvfp4", "amxfp4"]
+out = NotebookOutputs("number_formats")
 
 # %% [markdown]
 # ## The formats on a tensor with outlier channels
@@ -59,6 +63,7 @@ for fmt in FORMATS:
 synthetic = pd.DataFrame(rows)
 print(f"{len(FORMATS)} formats on a {x.shape[0]}x{x.shape[1]} synthetic tensor: best "
       f"{synthetic.loc[synthetic['SQNR (dB)'].idxmax(), 'format']}")
+out.table(synthetic, "synthetic_tensor")
 synthetic.round(3)
 
 # %% [markdown]
@@ -68,6 +73,7 @@ synthetic.round(3)
 
 # %%
 sqnr = published_output_sqnr()
+out.table(sqnr, "minilm_sqnr")
 sqnr
 
 # %% [markdown]
@@ -82,6 +88,7 @@ units = list(PES)  # the PE registry
 macs = pd.DataFrame({"unit": units,
                      "area per MAC (µm²)": [tech.entries[f"rtl_mac_{u}_um2"]["value"] for u in units],
                      "energy per MAC (pJ)": [tech.entries[f"rtl_mac_{u}_pj"]["value"] for u in units]})
+out.table(macs, "mac_units")
 macs
 
 # %% [markdown]
@@ -94,8 +101,10 @@ tables = {}
 for name, spec in study_specs().items():
     if SMALL:
         spec["workload"] = {**spec["workload"], "num_layers": 2}
-    tables[name.rsplit("-", 1)[1]] = formats_table(run_sweep(spec, tempfile.mkdtemp(prefix="dse-formats-"),
-                                                             n_jobs=2, progress=False))
+    phase = name.rsplit("-", 1)[1]
+    with tempfile.TemporaryDirectory(prefix="dse-formats-") as sweep_dir:
+        tables[phase] = formats_table(run_sweep(spec, sweep_dir, n_jobs=2, progress=False))
+    out.table(tables[phase], f"llama_{phase}")
 tables["decode"].round(3)
 
 # %%
@@ -116,7 +125,9 @@ for ax, col, label in ((axes[0], "mac_area_um2", "area per MAC (µm², 16 nm)"),
     ax.set_xlabel(label)
     ax.grid(alpha=0.3)
 axes[0].set_ylabel("MiniLM output SQNR (dB)")
+out.figure(fig, "accuracy_vs_cost")
 plt.show()
+out.report()
 
 # %% [markdown]
 # Reading it: AMXFP4 buys about 3 dB over MXFP4 but its unit, with four sign-steered partial sums

@@ -2,6 +2,9 @@
 
 User errors (``sim.errors.DSEError``) print one line and exit with status 2; ``--debug`` shows the
 traceback instead. Ctrl-C exits with status 130; finished sweep points stay on disk.
+
+Each command imports what it needs when it runs (numpy, pandas, pydantic, numba, amaranth, torch
+cost 0.1 to 1 s each to import), so ``dse --help`` and short commands start fast.
 """
 
 from __future__ import annotations
@@ -10,9 +13,7 @@ import argparse
 import sys
 from pathlib import Path
 
-import yaml
-
-from sim.errors import DSEError, WorkloadError
+from sim.errors import DSEError, WorkloadError, suggest
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -20,6 +21,8 @@ EXIT_INTERRUPTED = 130
 
 def _key_values(pairs: list[str], what: str) -> dict:
     """Parse ``key=value`` arguments; values are YAML scalars/lists (``64``, ``ws``, ``[a, b]``)."""
+    import yaml
+
     out = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
@@ -34,7 +37,8 @@ def _key_values(pairs: list[str], what: str) -> dict:
 
 def _workload(args) -> dict:
     if not args.workload:
-        raise WorkloadError("workload: missing; give -w MODEL (see `dse list`) or --trace FILE")
+        instead = {"run": "--trace FILE", "inspect": "a trace FILE"}.get(getattr(args, "action", args.command))
+        raise WorkloadError("workload: missing; give -w MODEL (see `dse list`)" + (f" or {instead}" if instead else ""))
     return {"model": args.workload, **_key_values(args.param, "-p")}
 
 
@@ -151,93 +155,213 @@ def cmd_demo(args) -> None:
     print(f"open {run_demo(args.output, n_jobs=args.jobs, progress=not args.no_progress)}")
 
 
+def _pairs(values: dict) -> str:
+    return ", ".join(f"{k} {v:g}" if isinstance(v, float) else f"{k} {v}" for k, v in values.items())
+
+
+def _preset_lines(config, tech) -> list[str]:
+    """A preset's values, one line per config section (the keys `--set` takes), and the DRAM bandwidth
+    its kind implies when the preset does not set one."""
+    from sim.config import DramConfig
+
+    values = config.model_dump(exclude_none=True)
+    plain = {k: v for k, v in values.items() if not isinstance(v, dict) and k not in ("model", "name")}
+    lines = [f"{config.model}: " + _pairs(plain)]
+    for section, fields in values.items():
+        if isinstance(fields, dict):
+            lines.append(f"{section}: " + _pairs(fields))
+            dram = getattr(config, section)
+            if isinstance(dram, DramConfig) and dram.bandwidth_gbs is None:
+                lines[-1] += f" ({dram.bandwidth_gbs_value(tech).value:g} GB/s from the kind)"
+    return lines
+
+
+def _parameters(function, keys) -> str:
+    """``keys`` of a workload with the defaults of ``function``'s signature (``(required)`` without one)."""
+    import inspect
+
+    signature = inspect.signature(function).parameters
+    shown = []
+    for key in keys:
+        default = signature[key].default if key in signature else None
+        shown.append(f"{key} (required)" if default is inspect.Parameter.empty
+                     else key if default is None else f"{key}={default}")
+    return ", ".join(shown)
+
+
 def cmd_list(args) -> None:
-    from sim.config import presets
+    from sim.config import load_config, presets
     from sim.models import families
     from sim.models.pes import PES
+    from sim.numerics.storage import FORMATS
     from sim.tech import TechLibrary
-    from workloads import models
+    from workloads import CNN_KEYS, LLM_KEYS, cnn, llm
+    from workloads.zoo import family
 
-    print("hardware families (config key `model`):")
-    for name, family in families().items():
-        print(f"  {name:<12} {family.description}")
-        print(f"  {'':<12} fields: {', '.join(family.config.model_fields)}")
-    print("presets:   ", ", ".join(presets()))
-    print("PEs:       ", ", ".join(f"{p.name} ({p.weight_format} x {p.act_format})" for p in PES.values()))
-    for family, names in models().items():
-        print(f"{family + ':':<11}", ", ".join(names))
     tech = TechLibrary.load()
-    print("dram kinds:", ", ".join(f"{k} ({tech.dram_bandwidth_gbs(k).value:g} GB/s, {tech.dram_pj_per_bit(k).value:g} "
-                                   "pJ/bit)" for k in tech.dram_kinds()))
+    print("hardware families (config key `model`):")
+    for name, fam in families().items():
+        print(f"  {name:<12} {fam.description}")
+        print(f"  {'':<12} fields: {', '.join(fam.config.model_fields)}")
+    print("presets (-c NAME; change any value with --set SECTION.KEY=VALUE):")
+    for name in presets():
+        lines = _preset_lines(load_config(name), tech)
+        print(f"  {name:<12} {lines[0]}")
+        for line in lines[1:]:
+            print(f"  {'':<12} {line}")
+    print("PEs (mac.weight_format x mac.act_format; `dse rtl NAME`):")
+    print("  " + ", ".join(f"{p.name} ({p.weight_format} x {p.act_format})" for p in PES.values()))
+    print("workloads (-w MODEL -p KEY=VALUE; in sweep specs workload.KEY):")
+    for phase, function in (("prefill", llm.prefill), ("decode", llm.decode)):
+        keys = [k for k in LLM_KEYS[phase] if k not in ("model", "phase")]
+        print(f"  LLM, phase={phase}: {_parameters(function, keys)}")
+    for name, shape in family("llm").items():
+        print(f"    {name:<18} num_layers 1 to {shape['layers']}; hidden {shape['hidden']}, heads {shape['heads']}, "
+              f"kv_heads {shape.get('kv_heads', shape['heads'])}, ffn {shape['ffn']}, vocab {shape['vocab']}")
+    print(f"  CNN: {_parameters(cnn.trace, [k for k in CNN_KEYS if k != 'model'])}")
+    for name in family("cnn"):
+        layers = [layer for _, layer, _ in cnn.layers_of(name)]
+        print(f"    {name:<18} layers: {len(layers)} ({layers[0]}, ..., {layers[-1]})")
+    for label, defaults in (("LLM", llm.DEFAULT_FORMATS), ("CNN", cnn.DEFAULT_FORMATS)):
+        print(f"  {label} formats (default): {', '.join(f'{o} {f}' for o, f in defaults.items())}")
+    print(f"  format names: {', '.join(FORMATS)}")
+    print("dram kinds (dram.kind):")
+    print("  " + ", ".join(f"{k} ({tech.dram_bandwidth_gbs(k).value:g} GB/s, {tech.dram_pj_per_bit(k).value:g} "
+                           "pJ/bit)" for k in tech.dram_kinds()))
 
 
-def _workload_args(p: argparse.ArgumentParser) -> None:
+def _workload_args(p: argparse.ArgumentParser, saved_trace: bool = True) -> None:
     p.add_argument("-w", "--workload", help="zoo model name, e.g. llama-2-7b, pointpillars-kitti (see `dse list`)")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
-                   help="workload parameter, e.g. -p phase=decode -p context=4096 -p batch=8")
-    p.add_argument("--trace", help="a saved trace (.parquet) instead of -w")
+                   help="workload parameter, e.g. -p phase=decode -p context=4096 -p batch=8 (see `dse list`)")
+    if saved_trace:
+        p.add_argument("--trace", metavar="FILE", help="a saved trace (.parquet) instead of -w")
+    else:
+        p.set_defaults(trace=None)
+
+
+def _parallel_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and CI)")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that answers a misspelled subcommand or choice with "did you mean" (``sim.errors.suggest``)."""
+
+    def _check_value(self, action, value):
+        if action.choices is not None and value not in action.choices:
+            choices = ", ".join(map(repr, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{suggest(value, action.choices)} "
+                                                 f"(choose from {choices})")
+
+
+def _command(sub, name: str, summary: str, description: str, examples: str, func) -> argparse.ArgumentParser:
+    """A subcommand with a one-line ``summary`` (in ``dse --help``), a ``description`` and ``examples``
+    (in ``dse NAME --help``)."""
+    p = sub.add_parser(name, help=summary, description=description, epilog="examples:\n" + examples,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.set_defaults(func=func)
+    return p
 
 
 def parser() -> argparse.ArgumentParser:
-    top = argparse.ArgumentParser(prog="dse", description="Design-space explorer for quantized, sparse and "
-                                  "memory-bound neural-network accelerators.")
-    top.add_argument("--debug", action="store_true", help="show tracebacks of errors")
-    sub = top.add_subparsers(dest="command", required=True)
+    top = _Parser(prog="dse", formatter_class=argparse.RawDescriptionHelpFormatter,
+                  description="Design-space explorer for quantized, sparse and memory-bound neural-network "
+                  "accelerators.",
+                  epilog="examples:\n"
+                  "  dse list                                   # hardware, presets, PEs, workloads\n"
+                  "  dse run -c edge-32 -w llama-2-7b -p phase=decode -p context=4096\n"
+                  "  dse demo                                   # a sweep and its report in reports/demo\n"
+                  "  dse COMMAND --help                         # options and examples of one command")
+    top.add_argument("--debug", action="store_true", help="show the traceback of an error instead of one line")
+    sub = top.add_subparsers(dest="command", required=True, metavar="COMMAND",
+                             help="one of these; `dse COMMAND --help` shows its options and examples")
 
-    p = sub.add_parser("demo", help="run the built-in sweep and write its report")
+    p = _command(sub, "demo", "run the built-in sweep and write its report",
+                 "Run the built-in sweep (LLM decode and a CNN on several array sizes, dataflows and DRAM kinds)\n"
+                 "and write its HTML report; prints the path of the page to open.",
+                 "  dse demo\n  dse demo -o reports/my-demo -j 2 --no-progress", cmd_demo)
     p.add_argument("-o", "--output", default="reports/demo", help="report folder (default: reports/demo)")
-    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_demo)
+    _parallel_args(p)
 
-    p = sub.add_parser("run", help="run one workload on one hardware config")
-    p.add_argument("-c", "--config", required=True, help="preset name or YAML file")
+    p = _command(sub, "run", "run one workload on one hardware config",
+                 "Run one workload (a zoo model with parameters, or a saved trace) on one hardware config\n"
+                 "(a preset or a YAML file, with overrides) and print a per-op-kind summary and the totals:\n"
+                 "time, energy, cycles, utilization, area, memory-bound share, per-work-unit metrics.",
+                 "  dse run -c edge-32 -w llama-2-7b -p phase=decode -p context=4096 -p batch=8\n"
+                 "  dse run -c tpu-v1 --set array.dataflow=os -w resnet-50 -o resnet.csv\n"
+                 "  dse run -c my-design.yaml --trace decode.parquet --ops", cmd_run)
+    p.add_argument("-c", "--config", required=True, help="preset name (see `dse list`) or YAML file")
     p.add_argument("--set", action="append", metavar="PATH=VALUE", help="config override, e.g. --set array.rows=64")
     _workload_args(p)
     p.add_argument("--ops", action="store_true", help="print every op instead of a per-kind summary")
     p.add_argument("-o", "--output", help="write the per-op table (.parquet or .csv)")
-    p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("sweep", help="run a parameter sweep (resumable)")
+    p = _command(sub, "sweep", "run a parameter sweep (resumable)",
+                 "Run every point of a sweep spec (grid, random samples and named cases over config paths and\n"
+                 "workload parameters; see the README) and write one result file per point into the sweep\n"
+                 "folder. Running it again computes only the missing points.",
+                 "  dse sweep decode-shapes.yaml -o runs/decode-shapes\n"
+                 "  dse sweep decode-shapes.yaml -o runs/decode-shapes -j 2 --no-progress\n"
+                 "  dse sweep decode-shapes.yaml -o runs/decode-shapes --dask tcp://scheduler:8786", cmd_sweep)
     p.add_argument("spec", help="sweep spec YAML")
     p.add_argument("-o", "--output", required=True, help="sweep folder (cache + results)")
-    p.add_argument("-j", "--jobs", type=int, default=-1, help="parallel jobs (default: all cores)")
+    _parallel_args(p)
     p.add_argument("--dask", metavar="ADDRESS", help="run on a Dask cluster at ADDRESS")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_sweep)
 
-    p = sub.add_parser("report", help="write an HTML/PNG/CSV report of a sweep (several: one each and a landing page)")
-    p.add_argument("sweep_dir", nargs="+", help="sweep folder(s) written by `dse sweep`")
+    p = _command(sub, "report", "write an HTML/PNG/CSV report of a sweep (several: one each and a landing page)",
+                 "Write the report of a sweep: Pareto fronts, ranked design points, plots (PNG) and tables\n"
+                 "(CSV) in one HTML page. Given several sweep folders, one report each (in OUTPUT/<folder name>)\n"
+                 "and a landing page linking them.",
+                 "  dse report runs/decode-shapes -o reports/decode-shapes\n"
+                 "  dse report runs/decode runs/prefill -o reports/llm", cmd_report)
+    p.add_argument("sweep_dir", nargs="+", metavar="SWEEP_DIR",
+                   help="sweep folder(s) written by `dse sweep` (each with its sweep.json)")
     p.add_argument("-o", "--output", required=True, help="report folder, e.g. reports/NAME")
-    p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("trace", help="generate, save or inspect traces")
-    p.add_argument("action", choices=("generate", "inspect"))
-    p.add_argument("file", nargs="?", help="trace file to inspect")
-    _workload_args(p)
+    p = _command(sub, "trace", "generate, save or inspect traces",
+                 "generate: build a workload's trace (ops, formats, payloads) and save it (.parquet, plus .npz\n"
+                 "when it has payloads), to run it later with `dse run --trace`.\n"
+                 "inspect: print a trace's op counts and MACs per op kind, its layers, phases and meta.",
+                 "  dse trace generate -w llama-2-7b -p phase=prefill -p prompt=512 -o prefill.parquet\n"
+                 "  dse trace inspect prefill.parquet\n"
+                 "  dse trace inspect -w resnet-50", cmd_trace)
+    p.add_argument("action", choices=("generate", "inspect"), help="generate (needs -o) or inspect")
+    p.add_argument("file", nargs="?", help="trace file to inspect (instead of -w)")
+    _workload_args(p, saved_trace=False)
     p.add_argument("-o", "--output", help="where to save a generated trace (.parquet)")
-    p.set_defaults(func=cmd_trace)
 
-    p = sub.add_parser("scalesim", help="run SCALE-Sim .cfg + topology files, write COMPUTE_REPORT.csv")
+    p = _command(sub, "scalesim", "run SCALE-Sim .cfg + topology files, write COMPUTE_REPORT.csv",
+                 "Run a SCALE-Sim v2/v3 .cfg and topology through the systolic model in SCALE-Sim mode and write\n"
+                 "SCALE-Sim's COMPUTE_REPORT.csv (and DETAILED.csv, every per-op column) into the output folder.",
+                 "  dse scalesim -c scale.cfg -t alexnet.csv -o out/alexnet\n"
+                 "  dse scalesim -c scale.cfg -t gemms.csv -i gemm -o out/gemms", cmd_scalesim)
     p.add_argument("-c", "--config", required=True, help="SCALE-Sim .cfg")
     p.add_argument("-t", "--topology", required=True, help="SCALE-Sim topology .csv")
-    p.add_argument("-i", "--input-type", choices=("conv", "gemm"), default="conv")
+    p.add_argument("-i", "--input-type", choices=("conv", "gemm"), default="conv",
+                   help="topology rows: conv (name, H, W, R, S, C, K, stride; default) or gemm (name, M, N, K)")
     p.add_argument("-o", "--output", required=True, help="output folder")
-    p.set_defaults(func=cmd_scalesim)
 
-    p = sub.add_parser("rtl", help="export a MAC/PE-array generator's Verilog and a VCD, checked against the golden model")
+    p = _command(sub, "rtl", "export a MAC/PE-array generator's Verilog and a VCD, checked against the golden model",
+                 "Elaborate one RTL generator (a PE of the registry, or pe_array), write its Verilog, simulate it on\n"
+                 "a stimulus into a VCD, and compare every cycle with the golden model (NAME.json holds the\n"
+                 "summary). Exits with status 2 if the RTL and the golden model differ.",
+                 "  dse rtl int8xint8 -o rtl/\n"
+                 "  dse rtl dint4xint8 -p acc_bits=24 --stimulus exhaustive -o rtl/\n"
+                 "  dse rtl pe_array -p pe=int4xint4 -p rows=2 -p cols=2 --cycles 32 --seed 3 --no-vcd -o rtl/", cmd_rtl)
     p.add_argument("generator", help="a PE of the registry (`dse list`: int8xint8, dint4xint8, mxfp4, ...) or pe_array")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
                    help="generator parameter, e.g. -p acc_bits=32 -p overflow=saturate, -p pe=amxfp4 -p rows=8")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--stimulus", default="random", help="random (default) or exhaustive (single MAC units)")
     p.add_argument("--cycles", type=int, default=64, help="random stimulus length (default 64)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-vcd", action="store_true")
-    p.set_defaults(func=cmd_rtl)
+    p.add_argument("--seed", type=int, default=0, help="random stimulus seed (default 0); same seed, same VCD")
+    p.add_argument("--no-vcd", action="store_true", help="skip the VCD (the golden-model check still runs)")
 
-    p = sub.add_parser("list", help="list hardware families, presets, PEs, zoo models and DRAM kinds")
-    p.set_defaults(func=cmd_list)
+    _command(sub, "list", "list hardware families, presets, PEs, workloads and DRAM kinds",
+             "List what configs and workloads may name: hardware families and their config fields, presets\n"
+             "with their key values, PEs, zoo models with their parameters (defaults and bounds), DRAM kinds.",
+             "  dse list\n  dse list | grep -A3 llama", cmd_list)
     return top
 
 

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Union
 import yaml
 from pydantic import Field, TypeAdapter, ValidationError, field_validator, model_validator
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, suggest
 from sim.validation import Strict, one_line
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ class DramConfig(Strict):
 
         kinds = TechLibrary.load().dram_kinds()
         if kind not in kinds:
-            raise ValueError(f"one of {', '.join(kinds)}")
+            raise ValueError(f"one of {', '.join(kinds)}{suggest(kind, kinds)}")
         return kind
 
     @model_validator(mode="after")
@@ -97,7 +97,8 @@ def raw_config(source: str | Path | dict) -> dict:
     if not path.suffix and (PRESET_DIR / f"{source}.yaml").is_file():
         path = PRESET_DIR / f"{source}.yaml"
     elif not path.is_file():
-        raise ConfigError(f"config: got {str(source)!r}; allowed: a YAML file or a preset ({', '.join(presets())})")
+        raise ConfigError(f"config: got {str(source)!r}; allowed: a YAML file or a preset ({', '.join(presets())})"
+                          + suggest(source, presets()))
     return copy.deepcopy(_read_yaml(path.resolve()))
 
 
@@ -131,7 +132,7 @@ def load_config(source: str | Path | dict, overrides: dict[str, Any] | None = No
     model = raw.get("model")
     if not isinstance(model, str) or model not in known:
         got = "missing (required)" if model is None else f"got {model!r}"
-        raise ConfigError(f"{where}: model: {got}; allowed: {', '.join(known)}")
+        raise ConfigError(f"{where}: model: {got}; allowed: {', '.join(known)}" + suggest(model, known))
     try:
         return _union(models.version).validate_python(raw)
     except ValidationError as exc:

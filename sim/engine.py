@@ -12,13 +12,17 @@ so each op starts when the previous one ends (multi-unit systems are composed in
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 
 from sim.errors import ModelError, UnsupportedOpError
 from sim.models import OpBatch
 from sim.result import ENERGY, IDENTITY, Result
 from sim.trace import Trace
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 REQUIRED = ("cycles", "compute_cycles", "stall_cycles", "macs")
 RESERVED = (*IDENTITY, "start_cycle", "end_cycle", "time_s", "utilization", "bound", "energy_pj", "energy_per_unit_pj")
@@ -84,7 +88,8 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
     unsupported = [k for k in trace.kinds() if k not in model.kinds]
     if unsupported:
         kind = unsupported[0]
-        op = trace.ops.loc[trace.ops["kind"] == kind].iloc[0]
+        row = int(np.flatnonzero(trace.column("kind") == kind)[0])
+        op = {c: trace.column(c)[row] for c in ("id", "name")}
         raise UnsupportedOpError(f"model {model.name!r} cannot run op {op['id']} ({op['name']!r}) of kind "
                                  f"{kind!r}; it runs: {', '.join(model.kinds)}")
     n = len(trace)
@@ -132,6 +137,8 @@ def _cost_columns(trace: Trace, model) -> dict[str, np.ndarray]:
 
 def evaluate_ops(trace: Trace, model) -> pd.DataFrame:
     """Per-op cost table (identity columns + model columns), in trace order, without timing."""
+    import pandas as pd
+
     return pd.DataFrame(_cost_columns(trace, model))
 
 

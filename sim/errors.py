@@ -1,5 +1,7 @@
 """User-facing errors: the CLI prints these as one line and exits non-zero, without a traceback."""
 
+import difflib
+
 
 class DSEError(Exception):
     """Base class of every error caused by the user's input rather than by a bug."""
@@ -24,6 +26,13 @@ class WorkloadError(DSEError):
 def field_message(field: str, value, allowed: str) -> str:
     """The one-line form of every validation failure: field, offending value, what is allowed."""
     return f"{field}: got {value!r}; allowed: {allowed}"
+
+
+def suggest(value, choices) -> str:
+    """``"; did you mean 'x'?"`` when ``value`` is a near miss (difflib) of one of ``choices``, else ``""``;
+    appended to an error that rejects a misspelled name."""
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    return f"; did you mean {close[0]!r}?" if close else ""
 
 
 def field_error(field: str, value, allowed: str, cls=ConfigError) -> DSEError:

@@ -19,12 +19,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from sim.models import MemoryLevel
 from sim.tech import TechValue
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 IDENTITY = ("id", "name", "layer", "phase", "kind")
 ENERGY = re.compile(r"energy_(\w+)_pj")  # an energy component column; their sum is energy_pj
@@ -66,6 +69,8 @@ class Result:
 
     @cached_property
     def ops(self) -> pd.DataFrame:
+        import pandas as pd
+
         return pd.DataFrame(self.columns)
 
     @property
@@ -112,6 +117,8 @@ class Result:
 
     def basis_table(self) -> pd.DataFrame:
         """The cited per-unit costs behind every energy and area number (value, unit, source)."""
+        import pandas as pd
+
         rows = [{"quantity": k, "value": v.value, "unit": v.unit, "source": v.source}
                 for k, v in {**self.basis, **{f"area_{k}": v for k, v in self.area.items()}}.items()]
         return pd.DataFrame(rows)

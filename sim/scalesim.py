@@ -20,7 +20,6 @@ import csv
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from sim.config import load_config
 from sim.engine import run
@@ -147,6 +146,20 @@ def convert(cfg: str | Path, topology: str | Path, out_dir: str | Path, gemm: bo
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     result = run(trace, build_model(config))
-    pd.DataFrame(compute_report(result)).to_csv(out / "COMPUTE_REPORT.csv", index=False)
-    result.ops.to_csv(out / "DETAILED.csv", index=False)
+    write_csv(out / "COMPUTE_REPORT.csv", compute_report(result))
+    write_csv(out / "DETAILED.csv", result.columns)
     return out / "COMPUTE_REPORT.csv"
+
+
+def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
+    """Columns as a CSV table, written as pandas' ``to_csv(index=False)`` writes them (NaN as an empty
+    field, floats in Python's shortest round-trip form) but without importing pandas, whose import
+    alone would take longer than a whole ``dse scalesim`` run."""
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(zip(*(_cells(values) for values in columns.values())))
+
+
+def _cells(values: np.ndarray) -> list:
+    return ["" if isinstance(v, float) and v != v else v for v in np.asarray(values).tolist()]

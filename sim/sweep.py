@@ -49,7 +49,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from tqdm.auto import tqdm
 
 from sim.config import load_config, presets
-from sim.errors import ConfigError, DSEError, field_error
+from sim.errors import ConfigError, DSEError, field_error, suggest
 from sim.pareto import DEFAULT_TOLERANCE, metrics
 from sim.point import canonical_point, code_version, evaluate_point, flat_param, point_key
 from sim.result import work_metrics
@@ -139,7 +139,7 @@ def validate_spec(spec: dict | SweepSpec) -> SweepSpec:
     known = metrics()
     for i, name in enumerate(spec.objectives or ()):
         if name not in known or name in spec.objectives[:i]:
-            raise field_error(f"sweep spec: objectives[{i}]", name, "one of each of " + ", ".join(known))
+            raise field_error(f"sweep spec: objectives[{i}]", name, "one of each of " + ", ".join(known) + suggest(name, known))
     random = spec.random.params if spec.random else {}
     sections = [("grid", spec.grid), ("random.params", random)]
     sections += [(f"cases.{label}", params) for label, params in spec.cases.items()]

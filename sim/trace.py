@@ -8,10 +8,12 @@ statistics) keyed by op id. ``meta`` describes the workload; its ``work`` entry 
 "token", "count": 8}``) says how much work one run of the trace does, so results compare designs
 per unit of work.
 
-In memory the ops are columnar (a pandas DataFrame, one int64 column per dimension name, -1 where
-the kind does not use it) so models evaluate all ops of one kind with numpy at once. On disk a
-trace is ``NAME.parquet`` (the op table, with a schema-tagged metadata record) plus
-``NAME.npz`` beside it when there are payloads.
+In memory the ops are columnar (numpy arrays, one int64 column per dimension name, -1 where the
+kind does not use it) so models evaluate all ops of one kind with numpy at once; ``ops`` shows them
+as a pandas DataFrame, built on first use (pandas is not imported otherwise: a short CLI run such as
+``dse scalesim`` would spend most of its time importing it). On disk a trace is ``NAME.parquet``
+(the op table, with a schema-tagged metadata record) plus ``NAME.npz`` beside it when there are
+payloads.
 """
 
 from __future__ import annotations
@@ -19,17 +21,18 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from sim.errors import TraceFormatError
-from sim.numerics import check_format
+from sim.numerics.storage import check_format
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "accel-dse-trace"
 SCHEMA_VERSION = 1
@@ -63,25 +66,48 @@ DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in OP_KINDS.values() for 
 OPERANDS: tuple[str, ...] = ("W", "A", "O", "KV")
 PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
 COLUMNS: tuple[str, ...] = ("id", "name", "layer", "phase", "kind", *DIMS, *(f"fmt_{o}" for o in OPERANDS), "deps")
+_INTEGER_COLUMNS = frozenset(("id", "layer", *DIMS))
 _ZERO_OK = {"pad"}  # dimensions that may be 0; all others must be >= 1
 ABSENT = -1
 
 
-@dataclass
-class Trace:
-    """An ordered op table plus payload arrays and a free-form ``meta`` dict describing the workload."""
+def _column(name: str, values) -> np.ndarray:
+    """One op-table column as a numpy array: int64 (ids, layers, dims), else objects (names,
+    formats, deps tuples)."""
+    values = values.to_numpy() if hasattr(values, "to_numpy") else values
+    if name not in _INTEGER_COLUMNS:
+        return np.fromiter(values, dtype=object, count=len(values))
+    array = np.asarray(values)
+    if array.size and array.dtype.kind not in "iu":
+        raise TraceFormatError(f"op table: {name}: got {array.dtype} values; allowed: integers")
+    return array.astype(np.int64)
 
-    ops: pd.DataFrame
-    payloads: dict[int, dict[str, np.ndarray]] = field(default_factory=dict)
-    meta: dict = field(default_factory=dict)
+
+class Trace:
+    """An ordered op table plus payload arrays and a free-form ``meta`` dict describing the workload.
+
+    ``ops``: the op table, a mapping from every name of ``COLUMNS`` to one value per op (lists,
+    numpy arrays or a pandas DataFrame). A trace is not modified after it is built.
+    """
+
+    def __init__(self, ops: Mapping | pd.DataFrame, payloads: dict[int, dict[str, np.ndarray]] | None = None,
+                 meta: dict | None = None):
+        missing = [c for c in COLUMNS if c not in ops]
+        if missing:
+            raise TraceFormatError(f"op table: missing columns {missing}")
+        self._arrays = {c: _column(c, ops[c]) for c in COLUMNS}
+        self.payloads = {} if payloads is None else payloads
+        self.meta = {} if meta is None else meta
 
     def __len__(self) -> int:
-        return len(self.ops)
+        return len(self._arrays["id"])
 
     @cached_property
-    def _arrays(self) -> dict[str, np.ndarray]:
-        """The op table's columns as numpy arrays, read once (a trace is not modified after building)."""
-        return {c: self.ops[c].to_numpy() for c in self.ops.columns}
+    def ops(self) -> pd.DataFrame:
+        """The op table as a DataFrame (built on first use)."""
+        import pandas as pd
+
+        return pd.DataFrame(self._arrays)
 
     @cached_property
     def _rows_by_kind(self) -> dict[str, np.ndarray]:
@@ -121,6 +147,9 @@ class Trace:
 
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (.parquet) and, when there are payloads, ``path`` with suffix .npz."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         path = Path(path).with_suffix(".parquet")
         table = pa.Table.from_pandas(self.ops, preserve_index=False)
         record = {"schema": SCHEMA, "version": SCHEMA_VERSION, "meta": self.meta,
@@ -137,6 +166,9 @@ class Trace:
     @classmethod
     def load(cls, path: str | Path) -> Trace:
         """Read a trace written by :meth:`save`; any other file gives a :class:`TraceFormatError`."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         path = Path(path)
         if not path.is_file():
             raise TraceFormatError(f"trace file {path}: no such file")
@@ -155,13 +187,13 @@ class Trace:
         if record.get("schema") != SCHEMA or record.get("version") != SCHEMA_VERSION:
             raise TraceFormatError(f"trace file {path}: schema {record.get('schema')!r} version {record.get('version')!r}; "
                                    f"allowed: {SCHEMA!r} version {SCHEMA_VERSION}")
-        ops = table.to_pandas()
-        missing = [c for c in COLUMNS if c not in ops.columns]
+        missing = [c for c in COLUMNS if c not in table.column_names]
         if missing:
             raise TraceFormatError(f"trace file {path}: missing columns {missing}")
+        ops = {c: table.column(c).to_pylist() for c in COLUMNS}
         ops["deps"] = [tuple(int(d) for d in deps) for deps in ops["deps"]]
         payloads = _load_payloads(path.with_suffix(".npz"), record["payload_ops"])
-        trace = cls(ops[list(COLUMNS)], payloads, record["meta"])
+        trace = cls(ops, payloads, record["meta"])
         validate(trace, source=str(path))
         return trace
 
@@ -237,9 +269,7 @@ class TraceBuilder:
         return op_id
 
     def build(self) -> Trace:
-        ops = pd.DataFrame(self._rows, columns=list(COLUMNS))
-        ops = ops.astype({"id": "int64", "layer": "int64", **{d: "int64" for d in DIMS}})
-        trace = Trace(ops, self._payloads, self.meta)
+        trace = Trace({c: [row[c] for row in self._rows] for c in COLUMNS}, self._payloads, self.meta)
         validate(trace, source="trace")
         return trace
 
@@ -248,15 +278,15 @@ def validate(trace: Trace, source: str = "trace") -> None:
     """Check ids, kinds, dimension ranges, formats, deps, required payloads and the work the trace
     declares (``meta["work"]``); raise on the first problem."""
     _check_work(trace.meta.get("work"), source)
-    ops = trace.ops
-    if not len(ops):
+    ids, names = trace.column("id"), trace.column("name")
+    if not len(trace):
         raise TraceFormatError(f"{source}: no ops; allowed: at least one op")
-    if not np.array_equal(ops["id"].to_numpy(), np.arange(len(ops))):
-        raise TraceFormatError(f"{source}: op ids must be 0..{len(ops) - 1} in order")
-    bad_kind = set(ops["kind"].unique()) - set(OP_KINDS)
+    if not np.array_equal(ids, np.arange(len(trace))):
+        raise TraceFormatError(f"{source}: op ids must be 0..{len(trace) - 1} in order")
+    bad_kind = set(trace.kinds()) - set(OP_KINDS)
     if bad_kind:
         raise TraceFormatError(f"{source}: kind: got {sorted(bad_kind)}; allowed: {', '.join(OP_KINDS)}")
-    bad_phase = set(ops["phase"].unique()) - set(PHASES)
+    bad_phase = set(trace.column("phase")) - set(PHASES)
     if bad_phase:
         raise TraceFormatError(f"{source}: phase: got {sorted(bad_phase)}; allowed: {', '.join(PHASES)}")
     for kind in trace.kinds():
@@ -265,16 +295,16 @@ def validate(trace: Trace, source: str = "trace") -> None:
             low = 0 if dim in _ZERO_OK else 1
             bad = np.flatnonzero(values < low)
             if bad.size:
-                op = ops.iloc[rows[bad[0]]]
-                raise TraceFormatError(f"{source}: op {op['id']} ({op['name']!r}) dims.{dim}: got {values[bad[0]]}; "
+                row = rows[bad[0]]
+                raise TraceFormatError(f"{source}: op {ids[row]} ({names[row]!r}) dims.{dim}: got {values[bad[0]]}; "
                                        f"allowed: integer >= {low}")
         for name in REQUIRED_PAYLOADS.get(kind, ()):
-            for op_id in ops["id"].to_numpy()[rows]:
+            for op_id in ids[rows]:
                 if name not in trace.payloads.get(int(op_id), {}):
                     raise TraceFormatError(f"{source}: op {op_id} of kind {kind!r} needs payload {name!r}")
     for operand in OPERANDS:
-        for fmt in set(ops[f"fmt_{operand}"].unique()) - {""}:
+        for fmt in set(trace.column(f"fmt_{operand}")) - {""}:
             check_format(fmt, field=f"{source}: fmt_{operand}")
-    for op_id, deps in zip(ops["id"], ops["deps"]):
+    for op_id, deps in zip(ids.tolist(), trace.column("deps")):
         if any(d < 0 or d >= op_id for d in deps):
             raise TraceFormatError(f"{source}: op {op_id} deps: got {list(deps)}; allowed: ids of earlier ops")

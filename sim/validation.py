@@ -15,7 +15,7 @@ from typing import Annotated, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from sim.errors import field_message
+from sim.errors import field_message, suggest
 
 # pydantic error type -> what is allowed, in the project's words
 ALLOWED = {
@@ -63,7 +63,8 @@ def one_line(exc: ValidationError, prefix: str, schema: type[BaseModel], skip: i
     loc, first = errors[0]
     field = ".".join(str(p) for p in loc) or "(top level)"
     if first["type"] == "extra_forbidden":
-        msg = f"{field}: unknown key; allowed: {', '.join(fields_at(schema, loc[:-1]))}"
+        keys = fields_at(schema, loc[:-1])
+        msg = f"{field}: unknown key; allowed: {', '.join(keys)}{suggest(loc[-1], keys)}"
     elif first["type"] == "missing":
         msg = f"{field}: missing (required)"
     else:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import csv
 from functools import lru_cache
 
-from workloads.minilm import OUTPUT_SQNR_CSV
-
 PROXY = "MiniLM output SQNR of the (W, A) format pair"
 
 
 @lru_cache(maxsize=1)
 def _measured() -> dict[tuple[str, str], float]:
+    from workloads.minilm import OUTPUT_SQNR_CSV  # minilm imports pandas and the numerics: only when needed
+
     with open(OUTPUT_SQNR_CSV) as f:
         rows = csv.DictReader(line for line in f if not line.startswith("#"))
         return {(r["weight_format"], r["act_format"]): float(r["sqnr_db_mean"]) for r in rows}

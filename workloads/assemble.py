@@ -12,9 +12,8 @@ Operand formats are set only for the operands an op kind has (``OPERANDS_OF``), 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
-from sim.trace import ABSENT, COLUMNS, DIMS, OP_KINDS, OPERANDS, Trace, validate
+from sim.trace import ABSENT, DIMS, OP_KINDS, OPERANDS, Trace, validate
 
 # (kind, name, dims, payload or None)
 Op = tuple[str, str, dict[str, int], dict[str, np.ndarray] | None]
@@ -70,6 +69,6 @@ def tiled_trace(block: list[Op], repeats: int, tail: list[Op], *, phase: str, fo
         "deps": [()] + [(i,) for i in range(n - 1)],
     }
     payloads = {i: dict(op[3]) for i, op in enumerate(ops) if op[3]}
-    trace = Trace(pd.DataFrame(columns)[list(COLUMNS)], payloads, dict(meta))
+    trace = Trace(columns, payloads, dict(meta))
     validate(trace, source=f"{meta.get('model', 'workload')} trace")
     return trace

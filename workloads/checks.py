@@ -8,7 +8,7 @@ from numbers import Integral
 
 import numpy as np
 
-from sim.errors import WorkloadError, field_error
+from sim.errors import WorkloadError, field_error, suggest
 from sim.numerics import FORMATS
 
 
@@ -39,7 +39,7 @@ def formats(field: str, value, operands: Sequence[str]) -> dict[str, str]:
         if operand not in operands:
             raise _fail(f"{field}.{operand}", name, f"operands {', '.join(operands)}")
         if not isinstance(name, str) or name not in FORMATS:
-            raise _fail(f"{field}.{operand}", name, ", ".join(FORMATS))
+            raise _fail(f"{field}.{operand}", name, ", ".join(FORMATS) + suggest(name, FORMATS))
     return dict(value)
 
 
@@ -66,4 +66,4 @@ def keys(spec: Mapping, allowed: Sequence[str], context: str) -> None:
     """Every key of ``spec`` is one of ``allowed``."""
     for key in spec:
         if key not in allowed:
-            raise _fail(f"workload.{key}", spec[key], f"keys {', '.join(allowed)} ({context})")
+            raise _fail(f"workload.{key}", spec[key], f"keys {', '.join(allowed)} ({context})" + suggest(key, allowed))

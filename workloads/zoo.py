@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from sim.errors import WorkloadError, field_error
+from sim.errors import WorkloadError, field_error, suggest
 
 ZOO = Path(__file__).parent / "zoo"
 FAMILIES = ("llm", "cnn")
@@ -33,5 +33,5 @@ def lookup(model) -> tuple[str, dict]:
         for fam in FAMILIES:
             if model in family(fam):
                 return fam, family(fam)[model]
-    known = ", ".join(name for names in models().values() for name in names)
-    raise field_error("workload.model", model, known, WorkloadError)
+    known = [name for names in models().values() for name in names]
+    raise field_error("workload.model", model, ", ".join(known) + suggest(model, known), WorkloadError)

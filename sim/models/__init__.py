@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim.errors import ConfigError, ModelError
+from sim.errors import ConfigError, ModelError, suggest
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -203,7 +203,7 @@ def get_family(name: str) -> Family:
     """The family registered as ``name``, or one ConfigError listing the registered ones."""
     known = families()
     if name not in known:
-        raise ConfigError(f"model: got {name!r}; allowed: {', '.join(known)}")
+        raise ConfigError(f"model: got {name!r}; allowed: {', '.join(known)}" + suggest(name, known))
     return known[name]
 
 

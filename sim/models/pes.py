@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from sim.errors import ConfigError
+from sim.errors import ConfigError, suggest
 from sim.numerics.storage import FORMATS
 
 
@@ -98,7 +98,7 @@ def register_pe(pe: PE, replace: bool = False) -> PE:
 
 def get_pe(name: str) -> PE:
     if name not in PES:
-        raise ConfigError(f"PE: got {name!r}; allowed: {', '.join(PES)}")
+        raise ConfigError(f"PE: got {name!r}; allowed: {', '.join(PES)}" + suggest(name, PES))
     return PES[name]
 
 
@@ -114,7 +114,8 @@ def by_formats(weight_format: str, act_format: str, default=_MISSING) -> PE:
     if default is not _MISSING:
         return default
     pairs = ", ".join(f"{p.weight_format}x{p.act_format}" for p in PES.values())
-    raise ConfigError(f"mac.weight_format x mac.act_format: got {weight_format}x{act_format}; allowed: {pairs}")
+    raise ConfigError(f"mac.weight_format x mac.act_format: got {weight_format}x{act_format}; allowed: {pairs}"
+                      + suggest(f"{weight_format}x{act_format}", pairs.split(", ")))
 
 
 _INT = "hw.int_mac:IntMAC"

@@ -64,28 +64,33 @@ def dint4_codes(x: np.ndarray, granularity: str = "group", block: int = 128,
 def mx_codes(x: np.ndarray, block: int = 32) -> tuple[np.ndarray, np.ndarray]:
     """MXFP4 (FLOOR scales, RNE elements) as E2M1 codes (..., n_blocks, block) and E8M0 codes (..., n_blocks, 1).
 
-    Blocks whose shared exponent leaves E8M0's range (NaN blocks) are rejected: the MAC units do
-    not model NaN scales.
+    NaN blocks (a block holding NaN or +-inf, or whose shared exponent leaves E8M0's range) are
+    rejected: the MAC units do not model NaN scales.
     """
     x = np.asarray(x, dtype=np.float64)
     blocks = _blocks(x, block)
     amax = np.max(np.abs(blocks), axis=-1, keepdims=True)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):
         shared = np.where(amax > 0, np.floor(np.log2(np.where(amax > 0, amax, 1.0))) - E2M1.emax, E8M0_MIN)
-    if np.any(shared > E8M0_MAX) or np.any(np.isnan(blocks)):
-        raise NumericsError("x: a block's shared exponent exceeds E8M0's range or holds NaN; allowed: finite blocks "
-                            f"with amax below 2^{E8M0_MAX + E2M1.emax + 1}")
+    if np.any(shared > E8M0_MAX) or not np.all(np.isfinite(blocks)):
+        raise NumericsError("x: a block's shared exponent exceeds E8M0's range or it holds NaN or inf; allowed: "
+                            f"finite blocks with amax below 2^{E8M0_MAX + E2M1.emax + 1}")
     shared = np.maximum(shared, E8M0_MIN)
     values = _blocks(fake_quantize(x, "mxfp4", block=block), block)
     return E2M1.encode(values / np.exp2(shared)), (shared + E8M0_BIAS).astype(np.int64)
 
 
 def amxfp4_codes(x: np.ndarray, block: int = 32, scale_mode: str = "e5m2") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """AMXFP4 as E2M1 codes (..., n_blocks, block) and scale codes s+ and s- (..., n_blocks, 1)."""
+    """AMXFP4 as E2M1 codes (..., n_blocks, block) and scale codes s+ and s- (..., n_blocks, 1).
+
+    Blocks holding NaN or +-inf (NaN blocks in ``fake_quantize``) are rejected, as in ``mx_codes``.
+    """
     if scale_mode not in AMX_SCALE_FORMATS:
         raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed (formats with hardware codes): "
                             f"{', '.join(AMX_SCALE_FORMATS)}")
     blocks = _blocks(np.asarray(x, dtype=np.float64), block)
+    if not np.all(np.isfinite(blocks)):
+        raise NumericsError("x: a block holds NaN or inf; allowed: finite blocks")
     s_pos = _amx_scale(np.maximum(np.max(blocks, axis=-1, keepdims=True), 0), scale_mode)
     s_neg = _amx_scale(np.maximum(-np.min(blocks, axis=-1, keepdims=True), 0), scale_mode)
     values = _blocks(fake_quantize(x, "amxfp4", block=block, scale_mode=scale_mode), block)

@@ -15,14 +15,17 @@ blocks along the last axis. Formats and their options (defaults first):
   elements are divided by 2^-126 -- torchao's float32 clamp -- and multiplied back by 2^-127) or
   exact. Edge rules follow microxcaling: an all-zero block gets scale 2^-127, a shared exponent
   above 127 makes the block NaN, below -127 clamps to -127; MXINT8 clamps to +-127/64 (never -128).
+  A block holding NaN or +-inf is all NaN (``mx`` says where torchao differs).
 - ``nvfp4``: E2M1 elements, ``block`` 16, block scale amax_block / 6 cast to E4M3 (RNE) after
-  dividing by a per-tensor FP32 scale amax / (6 * 448); elements RNE.
+  dividing by a per-tensor FP32 scale amax / (6 * 448); elements RNE. NaN or +-inf anywhere makes
+  the whole tensor NaN.
 - ``amxfp4`` (Lee et al. 2024, the authors' microxcaling fork): E2M1 elements, ``block`` 32, two
   scales per block: s+ = max(x)/6 for elements > 0, s- = |min(x)|/6 for elements <= 0 (a zero
   scale becomes 1). ``scale_mode`` e5m2 (default: FP8 E5M2, ties away, saturating, floored at
   its smallest subnormal 2^-16 so that no scale rounds to zero -- our choice where the reference
   divides by zero), e4m3 (OCP E4M3, max 448, not the reference's 480), fp32 (unquantized), or
-  pot (E8M0: 2^(floor(log2 extreme) - 2)). Elements: ties away, saturating at +-6.
+  pot (E8M0: 2^(floor(log2 extreme) - 2)). Elements: ties away, saturating at +-6. A block holding
+  NaN or +-inf is all NaN.
 - ``dint4`` (W4A8 paper's integer + denormal hybrid; the exact code map is not public, so these are
   assumptions): levels ``levels`` (default -7..-1, -1/2, 0, 1/2, 1..6: the 16 codes give up +7 to
   hold +-1/2), ``granularity`` and ``block`` as for int, scale s = amax / 7, nearest level with
@@ -33,9 +36,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import NumericsError
+from sim.errors import NumericsError, suggest
 from sim.numerics.minifloat import E2M1, E2M3, E3M2, E4M3, E5M2, ROUNDING, FloatFormat, round_magnitude
-from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks
 
 MX_ELEMENTS: dict[str, FloatFormat | None] = {"mxfp8_e4m3": E4M3, "mxfp8_e5m2": E5M2, "mxfp6_e3m2": E3M2,
                                               "mxfp6_e2m3": E2M3, "mxfp4": E2M1, "mxint8": None}
@@ -71,7 +73,19 @@ def _amax(blocks: np.ndarray) -> np.ndarray:
 
 def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", rounding: str = "even",
        min_scale: str = "torchao") -> np.ndarray:
-    """OCP MX quantize-dequantize of blocks along the last axis (fused kernel in ``mx_kernel``)."""
+    """OCP MX quantize-dequantize of blocks along the last axis (fused kernel in ``mx_kernel``).
+
+    NaN and +-inf: a block holding either is all NaN (scale = E8M0's NaN code 0xFF), as in OCP MX
+    v1.0 (a NaN scale makes every element of its block NaN) and microxcaling. torchao 0.18.0 agrees
+    for NaN but not for inf: it reads inf's float32 exponent field as 2^128, so the block gets the
+    finite scale 2^(128 - emax_elem), the inf element saturates to the largest element code and
+    every other element flushes to zero; the +-inf it returns arises only when dequantizing
+    (e.g. 6 * 2^126 overflows float32). We do not copy that: it stores a finite block that silently
+    loses all its finite values. Finite blocks match torchao bit for bit, float32 max and
+    subnormals included (``tests/sim/test_numerics_reference.py``).
+    """
+    from sim.numerics.mx_kernel import ROUNDING_CODES, mx_blocks  # numba loads on the first MX call only
+
     if scale_mode != "floor":
         raise NumericsError(f"scale_mode: got {scale_mode!r}; allowed: floor")
     if min_scale not in MIN_SCALE_DIVISOR_EXP:
@@ -91,9 +105,16 @@ def mx(x: np.ndarray, fmt: str, block: int = 32, scale_mode: str = "floor", roun
 # -- NVFP4 -------------------------------------------------------------------------------------------
 
 def nvfp4(x: np.ndarray, block: int = 16) -> np.ndarray:
-    """NVFP4: E2M1 elements, E4M3 block scales, one FP32 per-tensor scale."""
+    """NVFP4: E2M1 elements, E4M3 block scales, one FP32 per-tensor scale.
+
+    NaN and +-inf: any of them makes the whole tensor NaN. The per-tensor scale is
+    amax / (6 * 448) over the whole tensor, so a NaN or inf makes it non-finite, and every block
+    scale is divided by it; torchao 0.18.0's NVFP4 with a per-tensor scale gives the same.
+    """
     blocks = _blocks(x, block)
     amax_tensor = float(np.max(np.abs(x))) if x.size else 0.0
+    if not np.isfinite(amax_tensor):
+        return np.full(x.shape, np.nan)
     tensor_scale = amax_tensor / (E2M1.max_normal * E4M3.max_normal) if amax_tensor > 0 else 1.0
     block_scale = E4M3.quantize(_amax(blocks) / E2M1.max_normal / tensor_scale, "even")
     scale = np.where(block_scale == 0, 1.0, block_scale) * tensor_scale
@@ -120,12 +141,19 @@ def _amx_scale(extreme: np.ndarray, scale_mode: str) -> np.ndarray:
 
 
 def amxfp4(x: np.ndarray, block: int = 32, scale_mode: str = "e5m2") -> np.ndarray:
-    """AMXFP4: E2M1 elements with separate scales for the positive and non-positive elements of a block."""
+    """AMXFP4: E2M1 elements with separate scales for the positive and non-positive elements of a block.
+
+    NaN and +-inf: a block holding either is all NaN (both scales take their format's NaN code;
+    E5M2, E4M3 and E8M0 each have one, E2M1 elements have none), the rule of ``mx``. Without it
+    +inf would saturate s+ (E5M2: to 57344) and come back as a finite 6 * 57344.
+    """
     blocks = _blocks(x, block)
+    finite = np.all(np.isfinite(blocks), axis=-1, keepdims=True)
+    blocks = np.where(finite, blocks, 0.0)  # so that no inf / inf (fp32 scales) warns below
     s_pos = _amx_scale(np.maximum(np.max(blocks, axis=-1, keepdims=True), 0), scale_mode)
     s_neg = _amx_scale(np.maximum(-np.min(blocks, axis=-1, keepdims=True), 0), scale_mode)
     scale = np.where(blocks > 0, s_pos, s_neg)
-    return (E2M1.quantize(blocks / scale, "away") * scale).reshape(x.shape)
+    return np.where(finite, E2M1.quantize(blocks / scale, "away") * scale, np.nan).reshape(x.shape)
 
 
 # -- integers ----------------------------------------------------------------------------------------
@@ -221,7 +249,8 @@ def fake_quantize(x, fmt: str, **options) -> np.ndarray:
             return dint4(x, **options)
     except TypeError as exc:  # an option the format does not take
         raise NumericsError(f"{fmt}: {str(exc).split('() ', 1)[-1]}") from None
-    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}")
+    raise NumericsError(f"format: got {fmt!r}; allowed: {', '.join(FAKE_QUANTIZE_FORMATS)}"
+                        + suggest(fmt, FAKE_QUANTIZE_FORMATS))
 
 
 FAKE_QUANTIZE_FORMATS = ("int8", "int4", "int", "dint4", "fp8_e4m3", "fp8_e5m2", *MX_ELEMENTS, "nvfp4", "amxfp4")

@@ -10,7 +10,7 @@ rescale of the partial sums that the integer PEs do not model.
 The trace uses these names for operand formats; memory traffic is counted with these bits.
 """
 
-from sim.errors import TraceFormatError
+from sim.errors import TraceFormatError, suggest
 
 # name -> (element bits, scale bits per block, block size)
 FORMATS: dict[str, tuple[int, int, int]] = {
@@ -38,7 +38,8 @@ FORMATS: dict[str, tuple[int, int, int]] = {
 def check_format(name: str, field: str = "format") -> str:
     """Return ``name`` if it is a known format, else raise one clear error listing the known ones."""
     if name not in FORMATS:
-        raise TraceFormatError(f"{field}: unknown format {name!r}; allowed: {', '.join(sorted(FORMATS))}")
+        raise TraceFormatError(f"{field}: unknown format {name!r}; allowed: {', '.join(sorted(FORMATS))}"
+                               + suggest(name, FORMATS))
     return name
 
 

@@ -40,13 +40,15 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
 import yaml
 
-from sim.errors import field_error
+from sim.errors import field_error, suggest
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DATA = Path(__file__).parent
 ENTRY_FILES = ("horowitz2014.yaml", "aladdin.yaml", "eyeriss_ert.yaml", "sram.yaml", "dram.yaml", "nangate45.yaml",
@@ -91,14 +93,18 @@ class _Data(NamedTuple):
     scaling: dict
 
 
+def _read_yaml(path: Path):
+    return yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 @lru_cache(maxsize=1)
 def _data() -> _Data:
-    """The parsed YAML files (read once per process)."""
+    """The parsed YAML files (read once per process, by libyaml's C parser: 10x the pure-Python one)."""
     entries = {}
     for name in ENTRY_FILES:
-        entries.update(yaml.safe_load((DATA / name).read_text()))
-    citations = yaml.safe_load((DATA / "citations.yaml").read_text())
-    scaling = yaml.safe_load((DATA / "scaling.yaml").read_text())
+        entries.update(_read_yaml(DATA / name))
+    citations = _read_yaml(DATA / "citations.yaml")
+    scaling = _read_yaml(DATA / "scaling.yaml")
     return _Data(entries, citations, scaling)
 
 
@@ -144,6 +150,7 @@ class TechLibrary:
         _node_index(node_nm)
         self.node_nm = node_nm
         self.entries = MappingProxyType(dict(entries))
+        self._series_found: dict[str, dict[int, str]] = {}
 
     @classmethod
     def load(cls, node_nm: float = 45, overrides: None | str | Path | Mapping = None) -> TechLibrary:
@@ -194,9 +201,12 @@ class TechLibrary:
                          f"{value.source} x {law} {node:g}->{self.node_nm:g}nm {factor:.3g}")
 
     def _series(self, pattern: str) -> dict[int, str]:
-        """Entries whose name matches ``pattern`` (one integer group), keyed by that integer, sorted."""
-        found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
-        return dict(sorted(found.items()))
+        """Entries whose name matches ``pattern`` (one integer group), keyed by that integer, sorted
+        (found once per library: every model built scans the same few patterns). Treat as read-only."""
+        if pattern not in self._series_found:
+            found = {int(m.group(1)): n for n in self.entries if (m := re.fullmatch(pattern, n))}
+            self._series_found[pattern] = dict(sorted(found.items()))
+        return self._series_found[pattern]
 
     def _width_scaled(self, op: str, unit: str, bits_a: int, bits_b: int | None = None) -> TechValue:
         """Horowitz ``op`` cost at the given width(s), by Aladdin's rule from the nearest tabulated width."""
@@ -333,7 +343,7 @@ class TechLibrary:
     def dram_pj_per_bit(self, kind: str) -> TechValue:
         """Energy per bit moved to or from off-chip memory of ``kind`` (not node-scaled)."""
         if kind not in self.dram_kinds():
-            raise field_error("dram.kind", kind, ", ".join(self.dram_kinds()))
+            raise field_error("dram.kind", kind, ", ".join(self.dram_kinds()) + suggest(kind, self.dram_kinds()))
         return self.scaled(f"dram_{kind}_pj_per_bit")
 
     def dram_bandwidth_gbs(self, kind: str, channels: int | None = None) -> TechValue:
@@ -355,6 +365,8 @@ class TechLibrary:
 
     def table(self) -> pd.DataFrame:
         """Every entry as tabulated (unscaled): name, value, unit, node, citation key, kind, note."""
+        import pandas as pd
+
         kinds = {k: c["kind"] for k, c in _data().citations.items()}
         return pd.DataFrame([{"name": n, "value": float(e["value"]), "unit": e["unit"], "node_nm": e["node_nm"],
                               "cite": e["cite"], "kind": kinds[e["cite"]], "note": e.get("note", "")}
@@ -362,15 +374,17 @@ class TechLibrary:
 
     @staticmethod
     def citation(key: str) -> str:
-        """The full reference of a citation key, ending with its kind and note."""
+        """The full reference of a citation key: the work, where in it, its kind (and, if secondary,
+        the reproduction read), then the note."""
         citations = _data().citations
         if key not in citations:
             raise field_error("citation", key, ", ".join(citations))
         c = citations[key]
-        locator = [f"doi:{c['doi']}" if c.get("doi") else "", c.get("url", "")]
-        parts = [c["authors"], f"'{c['title']}'", c["venue"], str(c["year"] or ""), *locator]
+        links = [f"doi:{c['doi']}" if c.get("doi") else "", c.get("url", "")]
+        parts = [c["authors"], f"'{c['title']}'", c["venue"], str(c["year"] or ""), *links]
+        via = f" Read in: {c['via']}." if c.get("via") else ""
         note = f" {c['note']}" if c.get("note") else ""
-        return ", ".join(p for p in parts if p) + f". [{c['kind']}]{note}"
+        return ", ".join(p for p in parts if p) + f"; {c['locator']}. [{c['kind']}]{via}{note}"
 
 
 def _close_names(name: str, entries: Mapping) -> str:

@@ -8,7 +8,6 @@ from sim.config import load_config
 from sim.engine import run
 from sim.errors import UnsupportedOpError
 from sim.models import build_model
-from sim.lowering import GEMM_KINDS, lower
 from sim.models.mac_pe import FormatPE
 from sim.models.pes import PES
 from sim.tech import TechLibrary
@@ -93,8 +92,35 @@ def test_operands_must_fit_the_ports():
 
 
 def trace_macs(trace) -> int:
-    """MACs of a trace counted from its own dims (the GEMM lowering), independent of any model."""
-    return sum(int(lower(kind, trace.dims(kind)[1]).macs.sum()) for kind in trace.kinds() if kind in GEMM_KINDS)
+    """MACs of a trace as the product of each op's own dims (no lowering): gemm M*N*K, attention
+    B*H*Q*T*D (every query head of every request against T keys of D elements)."""
+    product = {"gemm": ("M", "N", "K"), "attention_score": ("B", "H", "Q", "T", "D"),
+               "attention_context": ("B", "H", "Q", "T", "D")}
+    total = 0
+    for kind in trace.kinds():
+        dims = trace.dims(kind)[1]
+        if kind in product:
+            total += int(np.prod([dims[d] for d in product[kind]], axis=0).sum())
+    return total
+
+
+# LLaMA-2-7B (Touvron et al. 2023, arXiv:2307.09288; the released checkpoint): 6,738,415,616
+# parameters, of which the token embedding (32000 x 4096) and the 65 RMSNorm weight vectors
+# (4096 each) take part in no matrix product; every other weight is one MAC per token. Attention
+# adds 2 x 32 layers x 32 heads x 128 (head dim) MACs per query token per attended key.
+LLAMA2_7B_LINEAR_MACS_PER_TOKEN = 6_738_415_616 - 32_000 * 4096 - 65 * 4096
+LLAMA2_7B_ATTENTION_MACS_PER_QUERY_KEY = 2 * 32 * 32 * 128
+LLAMA2_7B_LM_HEAD_MACS = 32_000 * 4096
+
+
+def test_trace_macs_match_the_published_llama_size():
+    decode = llm.decode("llama-2-7b", context=2048)
+    assert trace_macs(decode) == LLAMA2_7B_LINEAR_MACS_PER_TOKEN + LLAMA2_7B_ATTENTION_MACS_PER_QUERY_KEY * 2048
+    # prefill: the LM head runs on the last token only (the next token's logits); causal masking
+    # is not exploited, so every query sees all 256 keys
+    prefill = llm.prefill("llama-2-7b", prompt=256)
+    assert trace_macs(prefill) == (256 * (LLAMA2_7B_LINEAR_MACS_PER_TOKEN - LLAMA2_7B_LM_HEAD_MACS)
+                                   + LLAMA2_7B_LM_HEAD_MACS + LLAMA2_7B_ATTENTION_MACS_PER_QUERY_KEY * 256**2)
 
 
 @pytest.mark.parametrize("pe", list(PES))

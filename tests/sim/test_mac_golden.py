@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from float32_strategies import blocks, note_classes
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,6 +11,8 @@ from sim.numerics import fake_quantize
 from sim.numerics.codes import amxfp4_codes, dint4_codes, dint4_decode, int_codes, mx_codes
 from sim.numerics.mac import block_dot, e2m1_half_units, int_mac, product, scale_parts, terms_value, wrap
 from sim.numerics.minifloat import E2M1, E4M3, E5M2
+
+pytestmark = pytest.mark.numba  # MX codes come from the MX kernel
 
 RNG = np.random.default_rng(7)
 X = RNG.standard_t(3, size=(6, 128)) * np.exp2(RNG.integers(-20, 20, size=(6, 1)))
@@ -37,6 +40,31 @@ def test_block_codes_decode_to_fake_quantize():
     c, sp, sn = amxfp4_codes(X, scale_mode="pot")
     scale = np.exp2(np.where(c & 8, sn, sp) - 127.0)
     assert np.array_equal((E2M1.decode(c) * scale).reshape(X.shape), fake_quantize(X, "amxfp4", scale_mode="pot"))
+
+
+def decoded_block_codes(x: np.ndarray, scheme: str) -> np.ndarray:
+    """Values of the hardware codes of ``x``: E2M1 codes times their block's scale."""
+    if scheme == "mxfp4":
+        c, e = mx_codes(x)
+        return (E2M1.decode(c) * np.exp2(e - 127.0)).reshape(x.shape)
+    c, sp, sn = amxfp4_codes(x, scale_mode=scheme)
+    fmt = {"e5m2": E5M2, "e4m3": E4M3}.get(scheme)
+    scale = np.exp2(np.where(c & 8, sn, sp) - 127.0) if fmt is None else np.where(c & 8, fmt.decode(sn), fmt.decode(sp))
+    return (E2M1.decode(c) * scale).reshape(x.shape)
+
+
+@given(x=blocks(2, 32), scheme=st.sampled_from(["mxfp4", "e5m2", "e4m3", "pot"]))
+def test_block_codes_of_any_float32_blocks(x, scheme):
+    """Finite float32 blocks (up to float32 max, subnormals, -0) encode exactly; NaN or inf is refused."""
+    note_classes(x)
+    fmt, options = ("mxfp4", {}) if scheme == "mxfp4" else ("amxfp4", {"scale_mode": scheme})
+    if not np.isfinite(x).all():
+        with pytest.raises(NumericsError, match="NaN or inf"):
+            decoded_block_codes(x, scheme)
+        return
+    want = fake_quantize(x, fmt, **options)
+    got = decoded_block_codes(x, scheme)
+    assert np.array_equal(got, want) and np.array_equal(np.signbit(got), np.signbit(want))
 
 
 def test_block_codes_reject_what_hardware_cannot_hold():

@@ -36,7 +36,8 @@ def conv(H, W, R, S, C, K, stride):
     return one_op("conv2d", {"H": H, "W": W, "R": R, "S": S, "C": C, "K": K, "stride": stride})
 
 
-# SCALE-Sim 3.0.0 regression table (shared/specs/systolic_scalesim.md section 11), all measured.
+# SCALE-Sim 3.0.0 regression table: total cycles measured with SCALE-Sim 3.0.0 itself
+# (benchmarks/scalesim_reference.py reruns the first seven rows and asserts them).
 PARITY_ROWS = [
     (gemm(20, 40, 30), (8, 8, "os"), 659),
     (gemm(20, 40, 30), (8, 8, "ws"), 839),

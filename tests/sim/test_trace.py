@@ -91,3 +91,14 @@ def test_truncated_foreign_and_missing_files(tmp_path):
     (tmp_path / "t.npz").unlink()
     with pytest.raises(TraceFormatError, match="missing"):
         Trace.load(path)
+
+
+def test_op_table_from_columns_needs_every_column_and_integer_dims():
+    t = small_trace(with_payload=False)
+    columns = {c: t.ops[c].tolist() for c in t.ops.columns}
+    assert Trace(columns, meta=t.meta).equals(t)
+    assert Trace(columns).ops["M"].dtype == np.int64
+    with pytest.raises(TraceFormatError, match=r"missing columns \['deps'\]"):
+        Trace({c: v for c, v in columns.items() if c != "deps"})
+    with pytest.raises(TraceFormatError, match="op table: M: got float64 values; allowed: integers"):
+        Trace({**columns, "M": [2.5, -1, -1]})

@@ -6,6 +6,8 @@ import pytest
 from workloads.minilm import (asymmetry, capture, metrics, output_sqnr, output_sqnr_summary,
                               published_output_sqnr, ranking, study)
 
+pytestmark = pytest.mark.numba  # the study quantizes to the MX formats
+
 
 def test_metrics_by_hand():
     x = np.array([1.0, -2.0, 0.5, 0.0])

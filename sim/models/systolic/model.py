@@ -16,6 +16,11 @@ Compute cycles:
   and drain (2R + C - 2) is paid once per op. With ``fold_overlap: false`` every fold costs
   2R + C + T - 2 (preload R, fill/drain R + C - 2, stream T), serially, without SCALE-Sim's
   off-by-one.
+- Outside reference (``tests/hw/test_array_cycles.py``, OS only: the RTL is output stationary):
+  the Amaranth ``PEArray``, whose accumulators are read in parallel, takes exactly R cycles fewer
+  than this model per serial fold (R + C + T - 2) and per layer of back-to-back folds when T >= R
+  (R + C - 2 + folds x T); with T < R it finishes a fold every T cycles where this model charges
+  R to drain the outputs.
 
 Memory (assumptions, stated): every op reads its operands from DRAM and writes its outputs back
 (no inter-op reuse). An operand that fits in half of its buffer (the other half is being filled)
@@ -68,8 +73,7 @@ from sim.lowering import GEMM_KINDS, Gemms, lower
 from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
 from sim.models.systolic.config import SystolicConfig
-from sim.numerics import bits_per_element
-from sim.numerics.storage import FORMATS
+from sim.numerics.storage import FORMATS, bits_per_element
 from sim.tech import TechLibrary, TechValue
 
 VECTOR_KINDS = ("softmax", "elementwise")
