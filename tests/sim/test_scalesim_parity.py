@@ -62,6 +62,7 @@ def test_topology_without_trailing_comma_and_v2_cfg(tmp_path):
     assert report["Total Cycles"].tolist() == [695, 695]  # spec regression row 4
 
 
+@pytest.mark.numba
 def test_user_bandwidth_mode_stalls(tmp_path):
     cfg = tmp_path / "user.cfg"
     alexnet = REFERENCE[REFERENCE["case"] == "conv_alexnet1_ws_32"].iloc[0]
@@ -84,6 +85,7 @@ def test_stall_reference_covers_the_required_space():
     assert (STALLS["bandwidth"] != STALLS["ofmap_bandwidth"]).any()  # OFMAP and bank bandwidths apart
 
 
+@pytest.mark.numba  # the replay kernel of sim.models.systolic.scalesim_replay
 def test_stall_parity_with_scalesim_user_bandwidth(tmp_path):
     """Total cycles (and incl. prefetch) in USER bandwidth mode against SCALE-Sim 3.0.0: median
     error <= 2 %, worst <= 10 % (README figures); compute cycles exact."""
@@ -99,3 +101,20 @@ def test_stall_parity_with_scalesim_user_bandwidth(tmp_path):
     assert errors.median() <= 0.02 and errors.max() <= 0.10, errors.describe()
     assert incl_errors.median() <= 0.02 and incl_errors.max() <= 0.10, incl_errors.describe()
     assert (errors <= 0.02).mean() >= 0.9 and (errors <= 0.001).mean() >= 0.85  # measured: 65 and 62 of 67
+
+
+@pytest.mark.numba
+@pytest.mark.parametrize("dims, array, sram_kb, bandwidth", [
+    ((1, 1, 1), (1, 1), (1, 1, 1), 1),  # one MAC on one PE
+    ((3, 700, 5), (4, 2), (1, 1, 1), 1 << 20),  # a huge bandwidth: no stall
+    ((300, 2, 400), (2, 64), (1, 1, 1), 1),  # operands 100x the buffers, starved
+])
+def test_stall_model_extremes(dims, array, sram_kb, bandwidth):
+    """Degenerate shapes and bandwidths: stalls >= 0, only a starved layer stalls, the prefetch
+    lead and drain only lengthen the incl.-prefetch count."""
+    from sim.models.systolic.scalesim_memory import Layer, layer_cycles
+
+    layer = Layer("ws", *array, *dims)
+    stalls, incl = layer_cycles(layer, tuple(kb * 1024 for kb in sram_kb), (bandwidth,) * 3)
+    compute = layer.folds[0] * layer.folds[1] * layer.fold_rows - 1
+    assert (stalls > 0) == (bandwidth == 1 and dims[0] > 1) and incl >= compute + stalls
