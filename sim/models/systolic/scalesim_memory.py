@@ -11,8 +11,9 @@ documentation and measured runs; see tests/data/scalesim/stalls.csv):
   edge, occupy none). The active window is min(ceil(A/e), n) consecutive sets modulo n; a prefetch
   slides it forward by min(ceil(P/e), n - window) sets, so an operand whose sets all fit never
   misses.
-- A demand row reads its elements in order; each one outside the window triggers prefetches until
-  it is inside (a row that straddles the window's edge can thus cycle the window around the whole
+- A demand row reads its elements in order; one that is in no set of the window (a conv layer's
+  im2col reads an input element from several positions, and any of their sets will do) triggers
+  prefetches until it is inside (a row that straddles the window's edge can thus cycle the window around the whole
   operand). The prefetches of one buffer form a chain independent of the array: the k-th is ready
   at k (L + 1) - 1, with L = ceil(P / bandwidth) request lines; the initial fill of the active
   part happens before cycle 0 and only counts in "incl. prefetch".
@@ -31,12 +32,10 @@ reads its block one anti-diagonal per row (the skewed feed), after R preload row
 stationary operand of WS/IS (filter, IFMAP) is stored row-major as column-fold blocks (Sr x C) and
 read one row per cycle, last row first, during the fold's first R rows. Outputs are written
 cols-used words per row over the last R rows before the drain gap (OS) or over T rows after 2R - 1
-rows (WS/IS). Assumptions: the skew of the output writes is ignored; every entry is a distinct
-element, whereas SCALE-Sim looks an address up in every set of the window, so a conv layer's
-repeated im2col addresses can hit in another set where this model misses (the worst reference
-errors, +5 % and +8 % Total Cycles, are such conv layers); a batch of several images is treated as
-a GEMM (no absent entries). Cost: presence masks and ranks of both operands' layouts (O(operand
-entries) memory) and one replay step per demand row (O(folds x fold length)), no per-address work.
+rows (WS/IS). Assumptions: the skew of the output writes is ignored; a batch of several images is
+treated as a GEMM (no absent or repeated entries). Cost: the operands' layouts, ranks and copies
+(O(operand entries) memory) and one replay step per demand row and set (per element where
+elements repeat), no per-address trace.
 """
 
 from __future__ import annotations
@@ -62,16 +61,17 @@ class Layer:
     filter_unique: int = 0
     conv: tuple[int, ...] = ()  # (H, W, R, S, C, stride) of a conv layer; () for a GEMM
 
-    def ifmap_valid(self) -> np.ndarray:
-        """M x K mask of IFMAP operand entries that exist: SCALE-Sim's ceil output size lets the last
-        windows hang over the input's edge, and it marks those entries as absent (k is r, s, c)."""
+    def ifmap_ids(self) -> np.ndarray:
+        """M x K IFMAP operand: the input element each entry reads, -1 where it reads none (SCALE-Sim's
+        ceil output size lets the last windows hang over the input's edge; k is r, s, c)."""
         if not self.conv:
-            return np.ones((self.M, self.K), dtype=bool)
+            return np.arange(self.M * self.K).reshape(self.M, self.K)
         H, W, R, S, C, stride = self.conv
         ow = -(-(W - S) // stride) + 1
         oy, ox = np.divmod(np.arange(self.M), ow)
-        r, s = np.arange(self.K) // (S * C), np.arange(self.K) // C % S
-        return (oy[:, None] * stride + r[None, :] < H) & (ox[:, None] * stride + s[None, :] < W)
+        r, s, c = np.arange(self.K) // (S * C), np.arange(self.K) // C % S, np.arange(self.K) % C
+        y, x = oy[:, None] * stride + r[None, :], ox[:, None] * stride + s[None, :]
+        return np.where((y < H) & (x < W), (y * W + x) * C + c[None, :], -1)
 
     @property
     def spatial(self) -> tuple[int, int, int]:
@@ -98,20 +98,21 @@ def _grid(layer: Layer):
     return ru, cu, np.tile(np.arange(rf), cf), np.repeat(np.arange(cf), rf)
 
 
-def _stacked(valid: np.ndarray, width: int) -> np.ndarray:
-    """SCALE-Sim's prefetch layout of an operand: the column folds of ``valid`` (``width`` columns
-    each, the last padded with absent entries) stacked on top of each other."""
-    rows, cols = valid.shape
+def _stacked(ids: np.ndarray, width: int) -> np.ndarray:
+    """SCALE-Sim's prefetch layout of an operand: the column folds of ``ids`` (``width`` columns
+    each, the last padded with absent entries, -1) stacked on top of each other."""
+    rows, cols = ids.shape
     folds = -(-cols // width)
-    padded = np.zeros((rows, folds * width), dtype=bool)
-    padded[:, :cols] = valid
+    padded = np.full((rows, folds * width), -1, dtype=np.int64)
+    padded[:, :cols] = ids
     return padded.reshape(rows, folds, width).transpose(1, 0, 2).reshape(folds * rows, width)
 
 
-def _ranks(layout: np.ndarray) -> np.ndarray:
-    """Number of present entries before each entry of ``layout`` (row-major order)."""
-    flat = layout.ravel()
-    return (np.cumsum(flat) - flat).reshape(layout.shape)
+def _ranks(layout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Number of present entries before each entry of ``layout`` (row-major order), and the
+    present entries in that order."""
+    flat = layout.ravel() >= 0
+    return (np.cumsum(flat) - flat).reshape(layout.shape), layout.ravel()[flat]
 
 
 def _diagonal_reads(stacked, T, block_of_fold, used, first_row, fold_rows):
@@ -119,17 +120,17 @@ def _diagonal_reads(stacked, T, block_of_fold, used, first_row, fold_rows):
     operand laid out in anti-diagonal order; fold f reads block ``block_of_fold[f]`` (T rows of
     ``stacked``, ``used[f]`` columns) one anti-diagonal per row from ``first_row``."""
     height, width = stacked.shape
-    skewed = np.zeros((height + width - 1, width), dtype=bool)  # row d: anti-diagonal d, column ascending
+    skewed = np.full((height + width - 1, width), -1, dtype=np.int64)  # row d: anti-diagonal d, column ascending
     for c in range(width):
         skewed[c:c + height, c] = stacked[:, c]
-    before = _ranks(skewed)
+    before, order = _ranks(skewed)
     n_rows = T + used - 1
     fold = np.repeat(np.arange(len(used)), n_rows)
     t = np.arange(n_rows.sum()) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
     diag = block_of_fold[fold] * T + t
     c_lo, c_hi = np.maximum(0, t - T + 1), np.minimum(t, used[fold] - 1)
     return (fold * fold_rows + first_row + t, before[diag, c_lo],
-            before[diag, c_hi] + skewed[diag, c_hi] - 1)
+            before[diag, c_hi] + (skewed[diag, c_hi] >= 0) - 1, order)
 
 
 def _stationary_reads(stacked, layer: Layer, fold_rows: int):
@@ -137,31 +138,47 @@ def _stationary_reads(stacked, layer: Layer, fold_rows: int):
     operand, laid out row-major; fold (fc, fr) reads its rows of column-fold block fc last first."""
     R, Sr = layer.R, layer.spatial[0]
     ru, cu, fr, fc = _grid(layer)
-    before = _ranks(stacked)
+    before, order = _ranks(stacked)
     n = ru[fr]
     fold = np.repeat(np.arange(len(fr)), n)
     i = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)  # i-th row read, last row first
     row = fc[fold] * Sr + fr[fold] * R + n[fold] - 1 - i
     last = cu[fc[fold]] - 1
-    return fold * fold_rows + R - n[fold] + i, before[row, 0], before[row, last] + stacked[row, last] - 1
+    return (fold * fold_rows + R - n[fold] + i, before[row, 0], before[row, last] + (stacked[row, last] >= 0) - 1,
+            order)
 
 
 def _demands(layer: Layer):
-    """(rows, first, last, present elements, laid-out elements) of the IFMAP and filter reads."""
+    """(rows, first, last, element read at each position, laid-out entries) of the IFMAP and filter
+    reads, positions counting present entries in prefetch order."""
     R, C, df = layer.R, layer.C, layer.dataflow
     T = layer.spatial[2]
     ru, cu, fr, fc = _grid(layer)
     fold_rows = layer.fold_rows
-    ifmap, filt = layer.ifmap_valid(), np.ones((layer.K, layer.N), dtype=bool)
+    ifmap, filt = layer.ifmap_ids(), np.arange(layer.K * layer.N).reshape(layer.K, layer.N)
     streamed = {"os": ifmap.T, "ws": ifmap, "is": filt.T}[df]  # T x Sr
     stacked = _stacked(streamed, R)
-    reads = [_diagonal_reads(stacked, T, fr, ru[fr], 0 if df == "os" else R, fold_rows) + (stacked.sum(), stacked.size)]
+    reads = [_diagonal_reads(stacked, T, fr, ru[fr], 0 if df == "os" else R, fold_rows) + (stacked.size,)]
     stacked = _stacked(filt if df in ("os", "ws") else ifmap.T, C)  # (T or Sr) x Sc
     if df == "os":
-        reads.append(_diagonal_reads(stacked, T, fc, cu[fc], 0, fold_rows) + (stacked.sum(), stacked.size))
+        reads.append(_diagonal_reads(stacked, T, fc, cu[fc], 0, fold_rows) + (stacked.size,))
     else:
-        reads.append(_stationary_reads(stacked, layer, fold_rows) + (stacked.sum(), stacked.size))
+        reads.append(_stationary_reads(stacked, layer, fold_rows) + (stacked.size,))
     return reads if df in ("os", "ws") else reads[::-1]
+
+
+def _copies(order: np.ndarray):
+    """For each position, its element's group of positions (the element's copies, SCALE-Sim finds an
+    element in any of them): (group of each position, group starts, positions sorted by group);
+    empty arrays when every element is read from one position only."""
+    by_element = np.argsort(order, kind="stable")
+    sorted_ids = order[by_element]
+    first = np.concatenate(([True], sorted_ids[1:] != sorted_ids[:-1]))
+    if first.all():
+        return (np.zeros(0, dtype=np.int64),) * 3
+    group = np.empty(len(order), dtype=np.int64)
+    group[by_element] = np.cumsum(first) - 1
+    return group, np.append(np.flatnonzero(first), len(order)), by_element
 
 
 def _writes(layer: Layer) -> np.ndarray:
@@ -181,24 +198,25 @@ def _writes(layer: Layer) -> np.ndarray:
 
 
 def _read_buffers(layer: Layer, sram_bytes, bandwidth):
-    """Per read buffer: set bounds per row and window parameters (``scalesim_replay.replay``'s inputs)."""
+    """Per read buffer: positions read per row, copies of each element, and window parameters
+    (``scalesim_replay.replay``'s inputs)."""
     n_rows = layer.folds[0] * layer.folds[1] * layer.fold_rows
     lo = np.full((2, n_rows), -1, dtype=np.int64)
-    hi = np.full((2, n_rows), -1, dtype=np.int64)
-    params = np.zeros((4, 2), dtype=np.int64)  # n_sets, window, step, lines
-    fills = []
-    for b, ((rows, first, last, elements, padded), size, bw) in enumerate(
+    hi = np.full((2, n_rows), -2, dtype=np.int64)
+    params = np.zeros((5, 2), dtype=np.int64)  # entries per set, n_sets, window, step, lines
+    copies, fills = [], []
+    for b, ((rows, first, last, order, padded), size, bw) in enumerate(
             zip(_demands(layer), sram_bytes[:2], bandwidth[:2])):
         per_set = math.ceil(size / 100)
         active = math.ceil(size / 2)
-        n_sets = elements // per_set + 1
+        n_sets = len(order) // per_set + 1
         window = min(math.ceil(active / per_set), n_sets)
-        params[:, b] = (n_sets, window, min(math.ceil((size - active) / per_set), n_sets - window),
+        params[:, b] = (per_set, n_sets, window, min(math.ceil((size - active) / per_set), n_sets - window),
                         math.ceil((size - active) / bw))
-        some = last >= first  # rows whose entries are all absent demand nothing
-        lo[b, rows[some]], hi[b, rows[some]] = first[some] // per_set, last[some] // per_set
+        lo[b, rows], hi[b, rows] = first, last  # a row whose entries are all absent has last < first
+        copies += _copies(order)
         fills.append(min(math.ceil(active / bw), math.ceil(padded / bw)))
-    return lo, hi, params, max(fills)
+    return lo, hi, params, copies, max(fills)
 
 
 def layer_cycles(layer: Layer, sram_bytes: tuple[int, int, int], bandwidth: tuple[int, int, int]) -> tuple[int, int]:
@@ -206,8 +224,8 @@ def layer_cycles(layer: Layer, sram_bytes: tuple[int, int, int], bandwidth: tupl
     ``bandwidth`` (words/cycle) are (IFMAP, filter, OFMAP)."""
     from sim.models.systolic.scalesim_replay import replay  # numba, loaded only for USER mode
 
-    lo, hi, (n_sets, window, step, lines), fill = _read_buffers(layer, sram_bytes, bandwidth)
-    stall, last_drain = replay(lo, hi, n_sets, window, step, lines, _writes(layer), sram_bytes[2], bandwidth[2])
+    lo, hi, params, copies, fill = _read_buffers(layer, sram_bytes, bandwidth)
+    stall, last_drain = replay(lo, hi, *params, *copies, _writes(layer), sram_bytes[2], bandwidth[2])
     return int(stall), int(last_drain + fill)
 
 
