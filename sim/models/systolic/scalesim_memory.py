@@ -30,12 +30,12 @@ the streamed operand (OS, WS: IFMAP; IS: filter) is stored as its row-fold block
 stacked) and the OS filter as its column-fold blocks (T x C), both in anti-diagonal order; a fold
 reads its block one anti-diagonal per row (the skewed feed), after R preload rows for WS/IS. The
 stationary operand of WS/IS (filter, IFMAP) is stored row-major as column-fold blocks (Sr x C) and
-read one row per cycle, last row first, during the fold's first R rows. Outputs are written
-cols-used words per row over the last R rows before the drain gap (OS) or over T rows after 2R - 1
-rows (WS/IS). Assumptions: the skew of the output writes is ignored; a batch of several images is
-treated as a GEMM (no absent or repeated entries). Cost: the operands' layouts, ranks and copies
-(O(operand entries) memory) and one replay step per demand row and set (per element where
-elements repeat), no per-address trace.
+read one row per cycle, last row first, during the fold's first R rows. Outputs leave skewed: each
+used column c writes one word per row from row T - 1 + R - rows used + c for rows-used rows (OS)
+or from row 2R - 1 + c for T rows (WS/IS). Assumption: a batch of several images is treated as a
+GEMM (no absent or repeated entries). Cost: the operands' layouts, ranks and copies (O(operand
+entries) memory) and one replay step per demand row and set (per element where elements repeat),
+no per-address trace.
 """
 
 from __future__ import annotations
@@ -182,19 +182,21 @@ def _copies(order: np.ndarray):
 
 
 def _writes(layer: Layer) -> np.ndarray:
-    """OFMAP words written in each demand row."""
+    """OFMAP words written in each demand row: per fold, output column c writes its ``count``
+    words one per row from row ``start + c`` (SCALE-Sim's skewed drain)."""
     R, T = layer.R, layer.spatial[2]
-    rf, cf = layer.folds
     ru, cu, fr, fc = _grid(layer)
-    per_row = np.zeros(rf * cf * layer.fold_rows, dtype=np.int64)
-    base = np.arange(rf * cf) * layer.fold_rows
-    for f in range(rf * cf):
-        if layer.dataflow == "os":
-            start, count = T - 1 + R - ru[fr[f]], ru[fr[f]]
-        else:
-            start, count = 2 * R - 1, T
-        per_row[base[f] + start: base[f] + start + count] = cu[fc[f]]
-    return per_row
+    if layer.dataflow == "os":
+        start, count = T - 1 + R - ru[fr], ru[fr]
+    else:
+        start, count = np.full(len(fr), 2 * R - 1), np.full(len(fr), T)
+    fold = np.repeat(np.arange(len(fr)), cu[fc])
+    c = np.arange(len(fold)) - np.repeat(np.cumsum(cu[fc]) - cu[fc], cu[fc])
+    first = fold * layer.fold_rows + start[fold] + c
+    steps = np.zeros(len(fr) * layer.fold_rows + 1, dtype=np.int64)
+    np.add.at(steps, first, 1)
+    np.add.at(steps, first + count[fold], -1)
+    return np.cumsum(steps[:-1])
 
 
 def _read_buffers(layer: Layer, sram_bytes, bandwidth):
