@@ -1,8 +1,8 @@
 """SCALE-Sim 3.0.0's double-buffered SRAMs: stall cycles and "Total Cycles (incl. prefetch)" of one
 layer, replayed at the granularity of SCALE-Sim's buffer sets rather than of single addresses.
 
-What is reproduced (the behaviour of SCALE-Sim 3.0.0's memory model, re-derived from its
-documentation and measured runs; see tests/data/scalesim/stalls.csv):
+What is reproduced (SCALE-Sim 3.0.0's memory model, described here in this project's terms and
+checked against 67 measured runs in tests/data/scalesim/stalls.csv):
 
 - Words are 1 byte. A read SRAM (IFMAP, filter) of S bytes has an active part A = ceil(S/2) and a
   prefetch part P = S - A. Its operand, in SCALE-Sim's prefetch order, is cut into lookup sets of
