@@ -5,11 +5,21 @@ Writes SCALE-Sim v3 ``.cfg`` files and topology CSVs for every case into
 ``numpy==1.26.4`` in ``benchmarks/.scalesim-venv``, see ``scalesim_env.py``) and writes
 ``tests/data/scalesim/reference.csv``, one row per (case, layer).
 
-Run: ``python benchmarks/scalesim_reference.py`` (~65 s on an idle 2-core VM, two thirds of it the
-two AlexNet conv1 runs; plus ~30 s to create the venv the first time). Everything but the timing
-columns (wall_s, sim_s, peak_rss_mb) is deterministic.
+It also writes the USER-bandwidth stall reference (``stall_cases()``: 67 runs into
+``tests/data/scalesim/stall_cases/`` and ``tests/data/scalesim/stalls.csv``, one row each, with the
+COMPUTE_REPORT columns, compute cycles = Total - Stall, and the DRAM start/stop/access columns of
+DETAILED_ACCESS_REPORT). Their cfgs set ``InterfaceBandwidth: USER``, both ``[layout]`` SRAM bank
+bandwidths (SCALE-Sim 3.0.0 uses them for the IFMAP and filter DRAM reads; column ``bandwidth``) and
+``Bandwidth`` (it uses that for the OFMAP only; column ``ofmap_bandwidth``), in words/cycle: one
+value for all three, except in the three AlexNet conv1 runs of ``SPEC_STALL_ROWS``.
 
-All cfgs use ``InterfaceBandwidth: CALC`` (SCALE-Sim sizes DRAM bandwidth itself: no stalls), 1-byte
+Run: ``python benchmarks/scalesim_reference.py`` (both tables), ``--compute`` (reference.csv only,
+~65 s on an idle 2-core VM, two thirds of it the two AlexNet conv1 runs) or ``--stalls``
+(stalls.csv only, ~9 min on a shared 2-core VM, 4 of them the three AlexNet conv1 runs); plus ~30 s to
+create the venv the first time. Everything but the timing columns (wall_s, sim_s, peak_rss_mb) is
+deterministic.
+
+All reference.csv cfgs use ``InterfaceBandwidth: CALC`` (SCALE-Sim sizes DRAM bandwidth itself: no stalls), 1-byte
 words (hard-coded in SCALE-Sim) and, unless a case says otherwise, 256/256/128 kB SRAMs; the SRAM
 sizes do not change compute cycles or utilisations but do change "Total Cycles (incl. prefetch)",
 so some cases shrink them to exercise SCALE-Sim's prefetch/drain paths.
@@ -25,7 +35,9 @@ which need 64 kB SRAMs), which ``check_spec_rows`` asserts.
 
 from __future__ import annotations
 
+import argparse
 import sys
+import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -47,7 +59,7 @@ OfmapSramSzkB : {ofmap_kb}
 IfmapOffset : 0
 FilterOffset : 10000000
 OfmapOffset : 20000000
-Bandwidth : 10
+Bandwidth : {bandwidth}
 Dataflow : {dataflow}
 MemoryBanks : 1
 ReadRequestBuffer : 32
@@ -55,11 +67,11 @@ WriteRequestBuffer : 32
 
 [layout]
 IfmapCustomLayout : False
-IfmapSRAMBankBandwidth : 10
+IfmapSRAMBankBandwidth : {bank_bandwidth}
 IfmapSRAMBankNum : 1
 IfmapSRAMBankPort : 2
 FilterCustomLayout : False
-FilterSRAMBankBandwidth : 10
+FilterSRAMBankBandwidth : {bank_bandwidth}
 FilterSRAMBankNum : 1
 FilterSRAMBankPort : 2
 
@@ -71,7 +83,7 @@ BlockSize : 8
 RandomNumberGeneratorSeed : 40
 
 [run_presets]
-InterfaceBandwidth : CALC
+InterfaceBandwidth : {interface}
 UseRamulatorTrace : False
 """
 CONV_HEADER = "Layer name, IFMAP Height, IFMAP Width, Filter Height, Filter Width, Channels, Num Filter, Strides,"
@@ -129,6 +141,40 @@ CASES = [
     ("conv_alexnet1_ws_32_sram64", "conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws", (64, 64, 64)),
 ]
 
+# USER-bandwidth cases for the stall model: every layer/array pair below runs on OS, WS and IS, each
+# at three (SRAM sizes, bandwidth) settings drawn in turn from STALL_SRAMS and STALL_BANDWIDTHS, so
+# the grid spans 1-100 words/cycle, buffers far smaller and far larger than the operands, and
+# layers smaller and larger than the array. Plus the 3x3x256->256 conv on 32x32 OS at 10 words/cycle.
+STALL_LAYERS = [  # (tag, mode, dims, rows, cols)
+    ("gemm_20x40x30_8x8", "gemm", (20, 40, 30), 8, 8),
+    ("gemm_7x9x5_16x16", "gemm", (7, 9, 5), 16, 16),  # smaller than the array
+    ("conv_6x6_c2_16x16", "conv", (6, 6, 3, 3, 2, 5, 1), 16, 16),  # smaller than the array
+    ("conv_12x12_c16_16x16", "conv", (12, 12, 3, 3, 16, 24, 1), 16, 16),
+    ("gemm_64x48x96_16x16", "gemm", (64, 48, 96), 16, 16),
+    ("conv_8x8_c64_32x32", "conv", (8, 8, 3, 3, 64, 64, 1), 32, 32),
+    ("conv_15x14_s2_8x32", "conv", (15, 14, 3, 3, 8, 24, 2), 8, 32),
+]
+STALL_SRAMS = [(1, 1, 1), (4, 4, 2), (256, 256, 128), (2, 8, 1), (16, 16, 8), (64, 64, 64)]
+STALL_BANDWIDTHS = [1, 2, 5, 10, 20, 50, 100, 3, 30]
+
+
+def stall_cases() -> list[tuple]:
+    """The USER-bandwidth cases: (name, mode, dims, rows, cols, dataflow, sram_kb, bandwidth)."""
+    cases, k = [], 0
+    for tag, mode, dims, rows, cols in STALL_LAYERS:
+        for dataflow in ("os", "ws", "is"):
+            for _ in range(3):
+                sram, bw = STALL_SRAMS[k % len(STALL_SRAMS)], STALL_BANDWIDTHS[k % len(STALL_BANDWIDTHS)]
+                cases.append((f"{tag}_{dataflow}_s{sram[0]}-{sram[1]}-{sram[2]}_bw{bw}", mode, dims, rows, cols,
+                              dataflow, sram, bw))
+                k += 1
+    cases.append(("conv_7x7_c256_k256_32x32_os_bw10", "conv", (7, 7, 3, 3, 256, 256, 1), 32, 32, "os", SRAM_KB, 10))
+    alexnet = ("conv", (224, 224, 11, 11, 3, 96, 4), 32, 32, "ws", (64, 64, 64))
+    for bank, ofmap in ((10, 10), (10, 100), (20, 10)):  # SPEC_STALL_ROWS
+        cases.append((f"conv_alexnet1_ws_32_sram64_bank{bank}_bw{ofmap}", *alexnet, (bank, ofmap)))
+    return cases
+
+
 # Regression rows 1-7 (PARITY_ROWS of tests/sim/test_systolic.py; row 7's incl.-prefetch figure measured
 # with 64 kB SRAMs): values to reproduce.
 SPEC_ROWS = {
@@ -138,6 +184,11 @@ SPEC_ROWS = {
     "conv_alexnet1_ws_32": {"total_cycles": 112_283, "overall_util": 91.68, "mapping_efficiency": 94.53},
     "conv_alexnet1_ws_32_sram64": {"total_cycles": 112_283, "total_cycles_incl_prefetch": 116_210},
 }
+# AlexNet conv1 stall cycles in USER mode with 64 kB SRAMs, measured earlier with SCALE-Sim 3.0.0
+# (bank bandwidth, Bandwidth = 10, 10 / 10, 100 / 20, 10): each regeneration must reproduce them.
+SPEC_STALL_ROWS = {"conv_alexnet1_ws_32_sram64_bank10_bw10": {"stall_cycles": 329_707},
+                   "conv_alexnet1_ws_32_sram64_bank10_bw100": {"stall_cycles": 323_292},
+                   "conv_alexnet1_ws_32_sram64_bank20_bw10": {"stall_cycles": 231_018}}
 
 
 def layers_of(dims) -> list[tuple]:
@@ -146,14 +197,19 @@ def layers_of(dims) -> list[tuple]:
 
 
 def write_case(name, mode, dims, rows, cols, dataflow, case_dir: Path = DATA / "cases",
-               sram_kb: tuple[int, int, int] = SRAM_KB) -> tuple[Path, Path]:
+               sram_kb: tuple[int, int, int] = SRAM_KB, bandwidth: int | tuple[int, int] | None = None
+               ) -> tuple[Path, Path]:
     """Write one case's v3 .cfg and topology CSV (header row, then ``name, dims...,`` rows with
-    the trailing comma SCALE-Sim requires) into ``case_dir``; layer i is named ``{name}_{i}``."""
+    the trailing comma SCALE-Sim requires) into ``case_dir``; layer i is named ``{name}_{i}``.
+    ``bandwidth`` None: ``InterfaceBandwidth: CALC``; else ``USER`` with both SRAM bank bandwidths
+    and ``Bandwidth`` set to it (words/cycle), or to its two values (bank, OFMAP) if a pair."""
     case_dir.mkdir(parents=True, exist_ok=True)
     cfg = case_dir / f"{name}.cfg"
     ifmap_kb, filter_kb, ofmap_kb = sram_kb
+    bank, ofmap = (10, 10) if bandwidth is None else bandwidth if isinstance(bandwidth, tuple) else (bandwidth,) * 2
     cfg.write_text(CFG.format(name=name, rows=rows, cols=cols, dataflow=dataflow,
-                              ifmap_kb=ifmap_kb, filter_kb=filter_kb, ofmap_kb=ofmap_kb))
+                              ifmap_kb=ifmap_kb, filter_kb=filter_kb, ofmap_kb=ofmap_kb,
+                              bank_bandwidth=bank, bandwidth=ofmap, interface="CALC" if bandwidth is None else "USER"))
     topo = case_dir / f"{name}.csv"
     header = GEMM_HEADER if mode == "gemm" else CONV_HEADER
     topo.write_text(header + "\n" + "".join(f"{name}_{i}, {', '.join(map(str, d))},\n"
@@ -173,64 +229,110 @@ def expanded_layers(name: str, mode: str, dims) -> list[tuple]:
     return out
 
 
+DETAIL_COLUMNS = {"DRAM IFMAP Start Cycle": "dram_ifmap_start", "DRAM IFMAP Stop Cycle": "dram_ifmap_stop",
+                  "DRAM IFMAP Reads": "dram_ifmap_reads", "DRAM Filter Start Cycle": "dram_filter_start",
+                  "DRAM Filter Stop Cycle": "dram_filter_stop", "DRAM Filter Reads": "dram_filter_reads",
+                  "DRAM OFMAP Start Cycle": "dram_ofmap_start", "DRAM OFMAP Stop Cycle": "dram_ofmap_stop",
+                  "DRAM OFMAP Writes": "dram_ofmap_writes"}
+
+
+def _report(run_dir: Path, name: str) -> pd.DataFrame:
+    table = pd.read_csv(run_dir / name, skipinitialspace=True)
+    table.columns = [c.strip() for c in table.columns]
+    return table
+
+
 def run_case(case, case_dir: Path = DATA / "cases") -> list[dict]:
+    """Run one case (``(name, mode, dims, rows, cols, dataflow[, sram_kb[, bandwidth]])``) through
+    SCALE-Sim; one dict per layer with the COMPUTE_REPORT and DETAILED_ACCESS_REPORT DRAM columns."""
     name, mode, dims, r, c, df, *rest = case
     sram = rest[0] if rest else SRAM_KB
-    cfg, topo = write_case(name, mode, dims, r, c, df, case_dir, sram)
-    report, _ = run_scalesim(cfg, topo, gemm=mode == "gemm")
+    bandwidth = rest[1] if len(rest) > 1 else None
+    cfg, topo = write_case(name, mode, dims, r, c, df, case_dir, sram, bandwidth)
+    with tempfile.TemporaryDirectory() as out:
+        report, _ = run_scalesim(cfg, topo, out, gemm=mode == "gemm")
+        detail = _report(report.attrs["outdir"], "DETAILED_ACCESS_REPORT.csv")
     layers = expanded_layers(name, mode, dims)
     assert len(report) == len(layers), f"{name}: {len(report)} layers reported, {len(layers)} expected"
     dim_cols = GEMM_COLS if mode == "gemm" else CONV_COLS
     rows = []
-    for (_, rep), d in zip(report.iterrows(), layers):
+    for (_, rep), (_, det), d in zip(report.iterrows(), detail.iterrows(), layers):
         rows.append({"case": name, "mode": mode, "dataflow": df, "rows": r, "cols": c,
                      "cfg": cfg.relative_to(case_dir.parent).as_posix(),
                      "topology": topo.relative_to(case_dir.parent).as_posix(),
                      "layer": int(rep["LayerID"]), **dict(zip(dim_cols, d)),
                      "ifmap_sram_kb": sram[0], "filter_sram_kb": sram[1], "ofmap_sram_kb": sram[2],
+                     "bandwidth": bandwidth[0] if isinstance(bandwidth, tuple) else bandwidth,
+                     "ofmap_bandwidth": bandwidth[1] if isinstance(bandwidth, tuple) else bandwidth,
                      "total_cycles_incl_prefetch": int(rep["Total Cycles (incl. prefetch)"]),
                      "total_cycles": int(rep["Total Cycles"]), "stall_cycles": int(rep["Stall Cycles"]),
+                     "compute_cycles": int(rep["Total Cycles"]) - int(rep["Stall Cycles"]),
                      "overall_util": float(rep["Overall Util %"]),
                      "mapping_efficiency": float(rep["Mapping Efficiency %"]),
                      "compute_util": float(rep["Compute Util %"]),
+                     **{short: int(det[long]) for long, short in DETAIL_COLUMNS.items()},
                      "wall_s": round(report.attrs["wall_s"], 3), "sim_s": round(report.attrs["sim_s"], 3),
                      "peak_rss_mb": round(report.attrs["peak_rss_mb"], 1)})
     return rows
 
 
-def check_spec_rows(table: pd.DataFrame) -> None:
-    """Assert that regression rows 1-7 (SPEC_ROWS) are reproduced (utilisations to 2 decimals)."""
-    for case, expected in SPEC_ROWS.items():
+def check_spec_rows(table: pd.DataFrame, rows: dict = SPEC_ROWS) -> None:
+    """Assert that regression rows (SPEC_ROWS, or SPEC_STALL_ROWS) are reproduced (utilisations to 2
+    decimals)."""
+    for case, expected in rows.items():
         row = table[table["case"] == case].iloc[0]
         for column, value in expected.items():
             got = round(row[column], 2) if isinstance(value, float) else row[column]
             assert got == value, f"{case}: {column} = {row[column]}, regression table says {value}"
 
 
-def main() -> None:
-    case_dir = DATA / "cases"
-    wanted = {f"{case[0]}.{ext}" for case in CASES for ext in ("cfg", "csv")}
-    for stale in case_dir.glob("*"):  # cases dropped from CASES
+def run_all(cases, case_dir: Path, columns: list[str]) -> pd.DataFrame:
+    """Run every case (dropping case files of cases no longer listed) into one table."""
+    wanted = {f"{case[0]}.{ext}" for case in cases for ext in ("cfg", "csv")}
+    for stale in case_dir.glob("*"):
         if stale.is_file() and stale.name not in wanted:
             stale.unlink()
     rows = []
-    for case in CASES:
+    for case in cases:
         case_rows = run_case(case, case_dir)
         rows += case_rows
-        cycles = sum(r["total_cycles"] for r in case_rows)
-        print(f"{case[0]:<32} {len(case_rows)} layer(s) {cycles:>9} cycles  {case_rows[0]['wall_s']:7.2f} s",
-              flush=True)
-    columns = (["case", "mode", "dataflow", "rows", "cols", "cfg", "topology", "layer"] + CONV_COLS + GEMM_COLS
-               + ["ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "total_cycles_incl_prefetch", "total_cycles",
-                  "stall_cycles", "overall_util", "mapping_efficiency", "compute_util", "wall_s", "sim_s",
-                  "peak_rss_mb"])
+        print(f"{case[0]:<48} {len(case_rows)} layer(s) {sum(r['total_cycles'] for r in case_rows):>9} cycles "
+              f"{sum(r['stall_cycles'] for r in case_rows):>9} stalls {case_rows[0]['wall_s']:7.2f} s", flush=True)
     table = pd.DataFrame(rows, columns=columns)
     for col in CONV_COLS + GEMM_COLS:
         table[col] = table[col].astype("Int64")
-    check_spec_rows(table)
-    table.to_csv(DATA / "reference.csv", index=False)
-    print(f"wrote {DATA / 'reference.csv'}: {len(CASES)} cases, {len(table)} layers, "
-          f"SCALE-Sim wall time {table.drop_duplicates('case')['wall_s'].sum():.1f} s")
+    return table
+
+
+BASE_COLUMNS = (["case", "mode", "dataflow", "rows", "cols", "cfg", "topology", "layer"] + CONV_COLS + GEMM_COLS
+                + ["ifmap_sram_kb", "filter_sram_kb", "ofmap_sram_kb", "total_cycles_incl_prefetch", "total_cycles",
+                   "stall_cycles", "overall_util", "mapping_efficiency", "compute_util"])
+TIMING_COLUMNS = ["wall_s", "sim_s", "peak_rss_mb"]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stalls", action="store_true",
+                        help="run only the USER-bandwidth stall cases (tests/data/scalesim/stalls.csv)")
+    parser.add_argument("--compute", action="store_true",
+                        help="run only the CALC-mode compute cases (tests/data/scalesim/reference.csv)")
+    args = parser.parse_args(argv)
+    if not args.stalls:
+        table = run_all(CASES, DATA / "cases", BASE_COLUMNS + TIMING_COLUMNS)
+        check_spec_rows(table)
+        table.to_csv(DATA / "reference.csv", index=False)
+        print(f"wrote {DATA / 'reference.csv'}: {len(CASES)} cases, {len(table)} layers, "
+              f"SCALE-Sim wall time {table.drop_duplicates('case')['wall_s'].sum():.1f} s")
+    if not args.compute:
+        cases = stall_cases()
+        split = BASE_COLUMNS.index("total_cycles_incl_prefetch")
+        columns = (BASE_COLUMNS[:split] + ["bandwidth", "ofmap_bandwidth"] + BASE_COLUMNS[split:] + ["compute_cycles"]
+                   + list(DETAIL_COLUMNS.values()) + TIMING_COLUMNS)
+        table = run_all(cases, DATA / "stall_cases", columns)
+        check_spec_rows(table, SPEC_STALL_ROWS)
+        table.to_csv(DATA / "stalls.csv", index=False)
+        print(f"wrote {DATA / 'stalls.csv'}: {len(cases)} USER-bandwidth cases, "
+              f"{(table['stall_cycles'] > 0).sum()} with stalls, SCALE-Sim wall time {table['wall_s'].sum():.1f} s")
 
 
 if __name__ == "__main__":

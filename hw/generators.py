@@ -1,7 +1,11 @@
+# amaranth: UnusedElaboratable=no
 """The named RTL generators (``dse rtl``, tests, synthesis): every PE of the PE registry
 (``sim.models.pes``: its Amaranth class and default parameters), and ``pe_array``, a systolic
 ``PEArray`` (default 4 x 4) of any of them (``pe``, default int8xint8). Every default can be
 overridden by keyword; the parameters of a PE are those of its registry entry.
+
+The first line silences Amaranth's UnusedElaboratable warning for units built here: one rejected by
+its own parameter checks is dropped on purpose, and would be warned about when garbage-collected.
 """
 
 from __future__ import annotations

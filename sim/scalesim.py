@@ -3,8 +3,9 @@
 A ``.cfg`` becomes a systolic config in ``mode: scalesim`` (SCALE-Sim's ceil output size, no
 padding, serial folds, the off-by-one, 1-byte words), clocked at a nominal 1 GHz so that its
 words/cycle bandwidth reads as GB/s. ``InterfaceBandwidth: CALC`` (or a v2 file without it)
-means DRAM never stalls, as in SCALE-Sim; ``USER`` applies this project's closed-form stall model
-to the file's ``Bandwidth`` (SCALE-Sim's own per-cycle stall simulation is not reproduced).
+means DRAM never stalls, as in SCALE-Sim; ``USER`` applies SCALE-Sim's double-buffered memory
+model (``sim.models.systolic.scalesim_memory``) with its IFMAP/filter bandwidths from the
+``[layout]`` bank bandwidths and its OFMAP bandwidth from ``Bandwidth``, as SCALE-Sim 3.0.0 does.
 Topology rows are ``name, H, W, R, S, C, M, stride,`` (conv) or ``name, M, N, K,`` (``-i gemm``);
 the trailing comma SCALE-Sim requires is tolerated but not needed. A dense ``N:M`` column
 (``1:1``) is accepted; real N:M sparsity is not supported and is rejected. As in SCALE-Sim, a conv
@@ -31,8 +32,8 @@ from sim.trace import MAX_DIM, Trace, TraceBuilder
 
 CONV_FIELDS = ("H", "W", "R", "S", "C", "K", "stride")
 GEMM_FIELDS = ("M", "N", "K")
-REPORT_COLUMNS = ("LayerID", "Total Cycles", "Stall Cycles", "Overall Util %", "Mapping Efficiency %",
-                  "Compute Util %")
+REPORT_COLUMNS = ("LayerID", "Total Cycles (incl. prefetch)", "Total Cycles", "Stall Cycles", "Overall Util %",
+                  "Mapping Efficiency %", "Compute Util %")
 _ARCH_KEYS = {"arrayheight": "rows", "arraywidth": "cols", "ifmapsramszkb": "ifmap_kb",
               "filtersramszkb": "filter_kb", "ofmapsramszkb": "ofmap_kb", "dataflow": "dataflow"}
 
@@ -56,16 +57,20 @@ def read_cfg(path: str | Path) -> SystolicConfig:
     interface = parser.get("run_presets", "interfacebandwidth", fallback="CALC").strip().upper()
     if interface not in ("CALC", "USER"):
         raise ConfigError(f"{path}: [run_presets] InterfaceBandwidth: got {interface!r}; allowed: CALC, USER")
-    bandwidth = float("inf")
+    bandwidth, user = float("inf"), None
     if interface == "USER":
         if "bandwidth" not in arch:
             raise ConfigError(f"{path}: [architecture_presets] Bandwidth: missing (required with InterfaceBandwidth USER)")
         bandwidth = _number(path, "bandwidth", arch["bandwidth"])
+        layout = parser["layout"] if "layout" in parser else {}
+        user = {"ofmap": bandwidth, **{side: _number(path, key, layout.get(key, "10"))
+                                      for side, key in (("ifmap", "ifmapsrambankbandwidth"),
+                                                        ("filter", "filtersrambankbandwidth"))}}
     name = parser.get("general", "run_name", fallback=path.stem).strip()
     raw = {"model": "systolic", "name": name, "mode": "scalesim", "clock_ghz": 1.0,
            "array": {k: values[k] for k in ("rows", "cols", "dataflow")},
            "sram": {k: values[k] for k in ("ifmap_kb", "filter_kb", "ofmap_kb")},
-           "dram": {"kind": "ddr4", "bandwidth_gbs": bandwidth}}
+           "dram": {"kind": "ddr4", "bandwidth_gbs": bandwidth}, "scalesim_bandwidth": user}
     return load_config(raw)
 
 
@@ -127,6 +132,7 @@ def compute_report(result: Result) -> dict[str, np.ndarray]:
     ops, pes = result.columns, result.peak_macs_per_cycle
     return {
         "LayerID": np.arange(len(ops["cycles"])),
+        "Total Cycles (incl. prefetch)": ops["cycles_incl_prefetch"].astype(np.int64),
         "Total Cycles": ops["cycles"],
         "Stall Cycles": ops["stall_cycles"],
         "Overall Util %": 100 * ops["macs"] / (ops["cycles"] * pes),

@@ -246,7 +246,7 @@ def _load_payloads(npz: Path, expected_ops: list[int]) -> dict[int, dict[str, np
         raise TraceFormatError(f"payload file {npz}: missing (the trace declares payloads for {len(expected_ops)} ops)")
     payloads: dict[int, dict[str, np.ndarray]] = {}
     try:
-        with np.load(npz, allow_pickle=False) as data:
+        with open(npz, "rb") as f, np.load(f, allow_pickle=False) as data:  # f closed on any error
             for key in data.files:
                 op, _, name = key.partition("/")
                 payloads.setdefault(int(op), {})[name] = data[key]

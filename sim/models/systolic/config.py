@@ -74,6 +74,15 @@ class VectorConfig(Strict):
     softmax_ops_per_element: float = Field(5.0, gt=0, le=100)
 
 
+class ScaleSimBandwidth(Strict):
+    """SCALE-Sim's USER-mode DRAM interfaces in words (bytes) per cycle: IFMAP and filter from its
+    ``IfmapSRAMBankBandwidth`` / ``FilterSRAMBankBandwidth``, OFMAP from ``Bandwidth``."""
+
+    ifmap: int = Field(ge=1, le=1 << 20)
+    filter: int = Field(ge=1, le=1 << 20)
+    ofmap: int = Field(ge=1, le=1 << 20)
+
+
 class SystolicConfig(Strict):
     """Dense systolic array (see ``sim.models.systolic.model`` for the cost model and its assumptions)."""
 
@@ -88,6 +97,14 @@ class SystolicConfig(Strict):
     tech: TechConfig = TechConfig()
     mode: Literal["default", "scalesim"] = "default"
     fold_overlap: bool = True
+    scalesim_bandwidth: ScaleSimBandwidth | None = None
+
+    @field_validator("scalesim_bandwidth")
+    @classmethod
+    def _parity_only(cls, bandwidth: ScaleSimBandwidth | None, info: ValidationInfo) -> ScaleSimBandwidth | None:
+        if bandwidth is not None and info.data.get("mode") != "scalesim":
+            raise ValueError("only with mode: scalesim (SCALE-Sim's USER bandwidth mode)")
+        return bandwidth
 
     @field_validator("mode")
     @classmethod

@@ -31,8 +31,16 @@ row-slice once per column fold; IS: the weights once per column fold). WS/IS par
 else they spill to DRAM and are read back once per extra row fold. Operand widths come from the
 trace formats (``sim.numerics.storage``); SCALE-Sim mode uses its 1-byte words.
 
-Stalls: DRAM transfers are spread evenly over the op's n folds and double-buffered, a two-stage
-pipeline whose length is exactly max(C, D) + min(C, D) / n for compute C and transfer D cycles.
+Stalls (``mode: default``): DRAM transfers are spread evenly over the op's n folds and
+double-buffered, a two-stage pipeline whose length is exactly max(C, D) + min(C, D) / n for
+compute C and transfer D cycles: the bandwidth-bound time of the traffic above, whatever the
+buffers' fill order. ``mode: scalesim`` instead reproduces SCALE-Sim 3.0.0's own memory model
+(``scalesim_memory``): operands fetched in its prefetch order into set-granular windows, re-fetched
+whenever a fold re-reads data that has left the window, its 2x charging of a prefetch wait, the
+initial fill before cycle 0 (excluded from Total Cycles, counted in ``cycles_incl_prefetch``) and
+the OFMAP drain; with no USER bandwidth (CALC) it has no stalls. The two differ most for operands
+that fit their buffer (no stalls in SCALE-Sim, bandwidth-bound here) and for small buffers that
+SCALE-Sim re-fetches.
 
 Format-aware PEs (``mac.weight_format`` and ``mac.act_format``): the PE is a synthesized MAC unit
 and its costs come from ``sim.models.mac_pe``. A block unit (MXFP4, AMXFP4) takes one 32-element
@@ -161,8 +169,10 @@ class SystolicArray:
         cycles = {"scalesim": "folds x (2R or R + C + T - 2) - 1 (SCALE-Sim v3)",
                   "default": "2R + C - 2 + folds x max(T, R)" if c.fold_overlap else "folds x (2R + C + T - 2)"}
         return {
-            "cycles": f"per op: compute = {cycles[c.mode]}; with D = DRAM bytes / (dram_bandwidth_gbs / clock), "
-                      "cycles = max(compute, D) + min(compute, D) / folds",
+            "cycles": f"per op: compute = {cycles[c.mode]}; " + (
+                "cycles = compute + stalls of SCALE-Sim's double-buffered memory (scalesim_memory)"
+                if c.mode == "scalesim" else
+                "with D = DRAM bytes / (dram_bandwidth_gbs / clock), cycles = max(compute, D) + min(compute, D) / folds"),
             "energy": "MACs x mac_pj + vector ops x vector_op_pj + SRAM bits x pJ/bit (per buffer, read/write) "
                       "+ DRAM bits x dram_pj_per_bit + PEs x pe_leakage_uw x time",
             "mac_pj": mac,
@@ -263,8 +273,12 @@ class SystolicArray:
         traffic = self._traffic(g, batch, df, rf, cf, Sc, T)
         dram_bytes = traffic["dram_read"] + traffic["dram_write"]
         dram_cycles = dram_bytes / self._dram_bytes_per_cycle
-        cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
-        cycles = np.ceil(cycles).astype(np.int64)
+        if parity:
+            stalls, incl_prefetch = self._scalesim_memory(g, batch, df)
+            cycles = (compute + stalls).astype(np.int64)
+        else:
+            cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
+            cycles = np.ceil(cycles).astype(np.int64)
 
         macs = g.macs
         out = {
@@ -279,9 +293,39 @@ class SystolicArray:
             "compute_utilization": compute_util,
             "energy_mac_pj": macs * self._unit["mac_pj"],
         }
+        if parity:
+            out["cycles_incl_prefetch"] = incl_prefetch
         out.update(self._memory_energy(traffic, len(cycles)))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
+
+    def _scalesim_memory(self, g: Gemms, batch: OpBatch, df: str) -> tuple[np.ndarray, np.ndarray]:
+        """SCALE-Sim parity: stall cycles and total cycles incl. prefetch of each op from its
+        double-buffered memory model (``scalesim_memory``). Bandwidths (words/cycle): the cfg's
+        USER-mode ones, else the DRAM's bytes per cycle for all three interfaces when finite, else
+        none (CALC mode: no stalls)."""
+        from sim.models.systolic.scalesim_memory import Layer, calc_incl_prefetch, layer_cycles  # numba: parity only
+
+        c = self.config
+        sizes = tuple(int(getattr(c.sram, f"{b}_kb") * 1024) for b in BUFFERS)
+        if c.scalesim_bandwidth is not None:
+            bandwidth = (c.scalesim_bandwidth.ifmap, c.scalesim_bandwidth.filter, c.scalesim_bandwidth.ofmap)
+        elif np.isfinite(self._dram_bytes_per_cycle):
+            bandwidth = (max(int(self._dram_bytes_per_cycle), 1),) * 3
+        else:
+            bandwidth = None
+        d = batch.dims
+        convs = (zip(*(d[k] for k in ("H", "W", "R", "S", "C", "stride"))) if batch.kind == "conv2d"
+                 else [()] * len(g.M))
+        layers = [Layer(df, c.array.rows, c.array.cols, int(m), int(n), int(k), int(a), int(w),
+                        tuple(map(int, conv)) if conv and d["N"][i] == 1 else ())  # im2col edges: one image
+                  for i, (m, n, k, a, w, conv) in enumerate(zip(g.M, g.N, g.K, g.a_elems, g.w_elems, convs))]
+        if bandwidth is None:
+            result = [(0, calc_incl_prefetch(layer, sizes)) for layer in layers]
+        else:
+            result = [layer_cycles(layer, sizes, bandwidth) for layer in layers]
+        stalls, incl = np.array(result, dtype=np.int64).reshape(-1, 2).T
+        return stalls * g.repeats, incl * g.repeats
 
     def _traffic(self, g: Gemms, batch: OpBatch, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
         """Bytes moved per op: DRAM read/write and per-buffer SRAM reads/writes (see module doc)."""
