@@ -1,13 +1,18 @@
 """`dse scalesim` reproduces the real SCALE-Sim 3.0.0 on the same files (reference values produced
 by benchmarks/scalesim_reference.py with PyPI scalesim 3.0.0 + numpy 1.26.4)."""
 
+import math
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from sim.models.systolic.scalesim_memory import Layer, _writes, calc_incl_prefetch
 from sim.scalesim import convert, read_cfg, read_topology
 
 DATA = Path(__file__).parent.parent / "data" / "scalesim"
@@ -119,3 +124,38 @@ def test_stall_model_extremes(dims, array, sram_kb, bandwidth):
     stalls, incl = layer_cycles(layer, tuple(kb * 1024 for kb in sram_kb), (bandwidth,) * 3)
     compute = layer.folds[0] * layer.folds[1] * layer.fold_rows - 1
     assert (stalls > 0) == (bandwidth == 1 and dims[0] > 1) and incl >= compute + stalls
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(st.sampled_from(["os", "ws", "is"]), st.integers(1, 12), st.integers(1, 12),
+       st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40), st.integers(1, 40)), min_size=1, max_size=4),
+       st.integers(2, 600))
+def test_calc_drain_closed_form_matches_the_row_by_row_schedule(dataflow, R, C, gemms, ofmap_bytes):
+    """CALC mode's last OFMAP drain, found in closed form, against the same rule applied row by row
+    to the write schedule of every demand row (``_writes``, the USER-mode replay's input): drains of
+    D = S - ceil(S/2) words start in the row where the written words first exceed D + (k - 1) r."""
+    M, N, K = (np.array(v) for v in zip(*gemms))
+    sizes = (64 * 1024, 64 * 1024, ofmap_bytes)
+    got = calc_incl_prefetch(dataflow, R, C, M, N, K, M * K, K * N, sizes)
+    drain = ofmap_bytes - math.ceil(ofmap_bytes / 2)
+    lines = math.ceil(drain / C)
+    removed = min(lines * C, drain + 1)
+    for i, (m, n, k) in enumerate(gemms):
+        written = np.cumsum(_writes(Layer(dataflow, R, C, m, n, k)))
+        total = int(written[-1])
+        drains = max((total - drain - 1) // removed + 1, 0)
+        last = -math.inf
+        if drains:
+            last = int(np.searchsorted(written, drain + 1 + (drains - 1) * removed)) + lines - 1
+        held = total - drains * removed
+        if held > 0:
+            last = max(last, len(written) - 1 + math.ceil(held / C) - 1)
+        first_fill = min(_fill_start(m * k, R if dataflow == "ws" else 0), _fill_start(k * n, R if dataflow == "is" else 0))
+        assert got[i] == last - first_fill
+
+
+def _fill_start(unique, first_row):
+    """Cycle the fill of a 64 kB read buffer starts: before cycle 0 for at most 50 sets, else a 50-set
+    prefetch before the operand's first demand row (10 words/cycle)."""
+    sets = min(math.ceil(unique / 655), 50)  # 64 kB buffers: sets of 655 elements
+    return (first_row if sets == 50 else 0) - math.ceil(sets * 655 / 10)

@@ -66,7 +66,7 @@ bandwidth is the ``dram.kind`` preset's (per-channel bandwidth x channels) unles
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 import numpy as np
@@ -181,6 +181,10 @@ class SystolicArray:
 
     def area(self) -> dict[str, TechValue]:
         """Area by component in mm^2: PE array, each SRAM buffer, vector unit."""
+        return dict(self._area)
+
+    @cached_property
+    def _area(self) -> dict[str, TechValue]:
         c = self.config
         um2_to_mm2 = 1e-6
         parts = {"array": self.basis["pe_area_um2"] * (c.array.rows * c.array.cols * um2_to_mm2)}
@@ -314,17 +318,17 @@ class SystolicArray:
             bandwidth = (max(int(self._dram_bytes_per_cycle), 1),) * 3
         else:
             bandwidth = None
+        if bandwidth is None:
+            incl = calc_incl_prefetch(df, c.array.rows, c.array.cols, g.M, g.N, g.K, g.a_elems, g.w_elems, sizes)
+            return np.zeros(len(incl), dtype=np.int64), incl * g.repeats
         d = batch.dims
         convs = (zip(*(d[k] for k in ("H", "W", "R", "S", "C", "stride"))) if batch.kind == "conv2d"
                  else [()] * len(g.M))
         layers = [Layer(df, c.array.rows, c.array.cols, int(m), int(n), int(k), int(a), int(w),
                         tuple(map(int, conv)) if conv and d["N"][i] == 1 else ())  # im2col edges: one image
                   for i, (m, n, k, a, w, conv) in enumerate(zip(g.M, g.N, g.K, g.a_elems, g.w_elems, convs))]
-        if bandwidth is None:
-            result = [(0, calc_incl_prefetch(layer, sizes)) for layer in layers]
-        else:
-            result = [layer_cycles(layer, sizes, bandwidth) for layer in layers]
-        stalls, incl = np.array(result, dtype=np.int64).reshape(-1, 2).T
+        stalls, incl = np.array([layer_cycles(layer, sizes, bandwidth) for layer in layers],
+                                dtype=np.int64).reshape(-1, 2).T
         return stalls * g.repeats, incl * g.repeats
 
     def _traffic(self, g: Gemms, batch: OpBatch, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -73,16 +74,16 @@ class Layer:
         y, x = oy[:, None] * stride + r[None, :], ox[:, None] * stride + s[None, :]
         return np.where((y < H) & (x < W), (y * W + x) * C + c[None, :], -1)
 
-    @property
+    @cached_property
     def spatial(self) -> tuple[int, int, int]:
         return {"os": (self.M, self.N, self.K), "ws": (self.K, self.N, self.M),
                 "is": (self.K, self.M, self.N)}[self.dataflow]
 
-    @property
+    @cached_property
     def fold_rows(self) -> int:
         return (self.R if self.dataflow == "os" else 2 * self.R) + self.C + self.spatial[2] - 2
 
-    @property
+    @cached_property
     def folds(self) -> tuple[int, int]:
         Sr, Sc, _ = self.spatial
         return -(-Sr // self.R), -(-Sc // self.C)
@@ -231,7 +232,8 @@ def layer_cycles(layer: Layer, sram_bytes: tuple[int, int, int], bandwidth: tupl
     return int(stall), int(last_drain + fill)
 
 
-def calc_incl_prefetch(layer: Layer, sram_bytes: tuple[int, int, int]) -> int:
+def calc_incl_prefetch(dataflow: str, R: int, C: int, M, N, K, ifmap_unique, filter_unique,
+                       sram_bytes: tuple[int, int, int]) -> np.ndarray:
     """CALC mode (SCALE-Sim sizes the bandwidth, no stalls): total cycles incl. prefetch.
 
     Assumptions (SCALE-Sim 3.0.0's bandwidth-estimating read buffer): distinct elements fill sets
@@ -240,26 +242,62 @@ def calc_incl_prefetch(layer: Layer, sram_bytes: tuple[int, int, int]) -> int:
     streamed operand of WS/IS, else 0). The OFMAP drains as in USER mode at the array's width C:
     a row writes at most C words, so a drain always ends before the next is due and the k-th
     starts in the row where the written words first exceed D + (k - 1) r, r = min(ceil(D/C) C, D + 1)
-    being the words one drain removes (closed form, no replay).
+    being the words one drain removes (closed form over numpy arrays of ops, no replay: the row is
+    found fold by fold, column folds outer, and inside the fold by inverting its running count).
     """
-    first = {"os": (0, 0), "ws": (layer.R, 0), "is": (0, layer.R)}[layer.dataflow]
+    Sr, Sc, T = {"os": (M, N, K), "ws": (K, N, M), "is": (K, M, N)}[dataflow]
+    rf, cf = (Sr + R - 1) // R, (Sc + C - 1) // C
+    fold_rows = (R if dataflow == "os" else 2 * R) + C + T - 2
     starts = []
-    for unique, size, row in zip((layer.ifmap_unique, layer.filter_unique), sram_bytes[:2], first):
+    for unique, size, row in zip((ifmap_unique, filter_unique), sram_bytes[:2],
+                                 {"os": (0, 0), "ws": (R, 0), "is": (0, R)}[dataflow]):
         per_set = max(size // 100, 1)
-        sets = min(math.ceil(unique / per_set), 50)
-        starts.append((row if sets == 50 else 0) - math.ceil(sets * per_set / 10))
-    writes = _writes(layer)
-    rows = np.flatnonzero(writes)
-    written = np.cumsum(writes[rows])
-    C, size = layer.C, sram_bytes[2]
+        sets = np.minimum((unique + per_set - 1) // per_set, 50)
+        starts.append(row * (sets == 50) - (sets * per_set + 9) // 10)
+    size = sram_bytes[2]
     drain = size - math.ceil(size / 2)
     lines = math.ceil(drain / C)
     removed = min(lines * C, drain + 1)
-    drains = max((int(written[-1]) - drain - 1) // removed + 1, 0)
-    last = -math.inf
-    if drains:
-        last = rows[np.searchsorted(written, drain + 1 + (drains - 1) * removed)] + lines - 1
-    held = int(written[-1]) - drains * removed
-    if held > 0:
-        last = max(last, len(writes) - 1 + math.ceil(held / C) - 1)
-    return int(last - min(starts))
+    if dataflow == "os":  # words per used column per row fold, and its first write row: full and last row fold
+        count, start, last_count = R, T - 1, Sr - R * (rf - 1)
+        last_start = T - 1 + R - last_count
+    else:
+        count = last_count = T
+        start = last_start = 2 * R - 1
+    per_column_fold = count * (rf - 1) + last_count
+    total = Sc * per_column_fold
+    drains = np.maximum((total - drain - 1) // removed + 1, 0)
+    word = drain + 1 + (np.maximum(drains, 1) - 1) * removed  # the word that starts the last drain
+    fc = np.minimum((word - 1) // (C * per_column_fold), cf - 1)
+    word = word - fc * C * per_column_fold
+    used = np.minimum(C, Sc - C * fc)
+    fr = np.minimum((word - 1) // (used * count), rf - 1)
+    word = word - fr * used * count
+    last_fold = fr == rf - 1
+    k, s = np.where(last_fold, last_count, count), np.where(last_fold, last_start, start)
+    row = (fc * rf + fr) * fold_rows + s + _rows_to_write(word, used, k) - 1
+    last = np.where(drains > 0, row + lines - 1, -1)  # -1: no drain starts before the last row
+    held = total - drains * removed
+    last = np.where(held > 0, np.maximum(last, rf * cf * fold_rows - 1 + (-(-held // C)) - 1), last)
+    return last - np.minimum(*starts)
+
+
+def _rows_to_write(word, used, k):
+    """Fewest rows u after which ``used`` output columns, column c writing one word per row from row
+    c + 1 for ``k`` rows, have written ``word`` words: the count rises as a triangle up to
+    a = min(used, k), linearly by a per row up to b = max(used, k), then as a closing triangle."""
+    a, b = np.minimum(used, k), np.maximum(used, k)
+    rising, flat = a * (a + 1) // 2, a * (b - a)
+    u_rising = _triangle_root(word, at_least=True)
+    u_flat = a + -(-(word - rising) // np.maximum(a, 1))
+    u_closing = used + k - 1 - _triangle_root(used * k - word, at_least=False)
+    return np.where(word <= rising, u_rising, np.where(word <= rising + flat, u_flat, u_closing))
+
+
+def _triangle_root(x, at_least: bool):
+    """Per element: the least n with n(n+1)/2 >= x (``at_least``), else the greatest with <= x."""
+    x = np.asarray(x, dtype=np.int64)
+    n = np.floor((np.sqrt(8.0 * np.maximum(x, 0) + 1) - 1) / 2).astype(np.int64)
+    n -= n * (n + 1) // 2 > x  # correct the float root by one either way
+    n += (n + 1) * (n + 2) // 2 <= x
+    return n + (n * (n + 1) // 2 < x) if at_least else n
