@@ -288,16 +288,17 @@ def _rows_to_write(word, used, k):
     a = min(used, k), linearly by a per row up to b = max(used, k), then as a closing triangle."""
     a, b = np.minimum(used, k), np.maximum(used, k)
     rising, flat = a * (a + 1) // 2, a * (b - a)
-    u_rising = _triangle_root(word, at_least=True)
-    u_flat = a + -(-(word - rising) // np.maximum(a, 1))
-    u_closing = used + k - 1 - _triangle_root(used * k - word, at_least=False)
-    return np.where(word <= rising, u_rising, np.where(word <= rising + flat, u_flat, u_closing))
+    closing = word > rising + flat
+    x = np.maximum(np.where(closing, used * k - word, word), 0)  # rising: triangle >= word; closing: words to come
+    # (0 where no drain starts and ``word`` lies past the last fold: that lane's result is unused)
+    n = _triangle_root(x)
+    u_rising = n + (n * (n + 1) // 2 < x)
+    u_flat = a + (word - rising + a - 1) // np.maximum(a, 1)
+    return np.where(closing, used + k - 1 - n, np.where(word <= rising, u_rising, u_flat))
 
 
-def _triangle_root(x, at_least: bool):
-    """Per element: the least n with n(n+1)/2 >= x (``at_least``), else the greatest with <= x."""
-    x = np.asarray(x, dtype=np.int64)
-    n = np.floor((np.sqrt(8.0 * np.maximum(x, 0) + 1) - 1) / 2).astype(np.int64)
-    n -= n * (n + 1) // 2 > x  # correct the float root by one either way
-    n += (n + 1) * (n + 2) // 2 <= x
-    return n + (n * (n + 1) // 2 < x) if at_least else n
+def _triangle_root(x):
+    """Per element: the greatest n with n(n+1)/2 <= x (x >= 0; float root, then corrected by one)."""
+    n = np.floor((np.sqrt(8.0 * x + 1) - 1) / 2).astype(np.int64)
+    n -= n * (n + 1) // 2 > x
+    return n + ((n + 1) * (n + 2) // 2 <= x)
