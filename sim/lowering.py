@@ -19,6 +19,7 @@ repeat (the raw input feature map, not its im2col expansion), which memory model
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -55,6 +56,21 @@ class Gemms:
     @cached_property
     def macs(self) -> np.ndarray:
         return self.M * self.N * self.K * self.repeats
+
+    @cached_property
+    def MK(self) -> np.ndarray:
+        """Elements of the (im2col) A matrix of one repeat."""
+        return self.M * self.K
+
+    @cached_property
+    def KN(self) -> np.ndarray:
+        """Elements of the W matrix of one repeat."""
+        return self.K * self.N
+
+    @cached_property
+    def MN(self) -> np.ndarray:
+        """Elements of the O matrix of one repeat."""
+        return self.M * self.N
 
 
 def conv_output_size(size: np.ndarray, kernel: np.ndarray, stride: np.ndarray, pad: np.ndarray,
@@ -97,19 +113,41 @@ def lower(kind: str, d: dict[str, np.ndarray], output_size: str = "standard") ->
     raise TraceFormatError(f"op kind {kind!r} has no GEMM lowering; allowed: {', '.join(GEMM_KINDS)}")
 
 
-_lowered: WeakKeyDictionary[OpBatch, dict[str, Gemms]] = WeakKeyDictionary()
+def concat(parts: Sequence[Gemms]) -> Gemms:
+    """The GEMMs of several lowerings, one after another; ``w_operand`` is their common one, or ""
+    when they differ (take each part's operand formats before joining them)."""
+    if len(parts) == 1:
+        return parts[0]
+    arrays = [np.concatenate([getattr(g, f.name) for g in parts]) for f in fields(Gemms) if f.name != "w_operand"]
+    operands = {g.w_operand for g in parts}
+    return Gemms(*arrays, operands.pop() if len(operands) == 1 else "")
+
+
+_lowered: WeakKeyDictionary[OpBatch, dict[tuple, Gemms]] = WeakKeyDictionary()
+
+
+def _kept(batch: OpBatch, key: tuple, make) -> Gemms:
+    """``make()``, kept with ``batch`` under ``key`` when every dim of the batches in ``key`` is
+    read-only (the engine's are: a trace is not modified after it is built); a kept lowering's
+    arrays are read-only too."""
+    kept = _lowered.get(batch)
+    if kept is not None and key in kept:
+        return kept[key]
+    g = make()
+    if not any(d.flags.writeable for b in (batch, *key[1:]) for d in b.dims.values()):
+        for array in (*(getattr(g, f.name) for f in fields(g) if f.name != "w_operand"), g.macs, g.MK, g.KN, g.MN):
+            array.flags.writeable = False
+        _lowered.setdefault(batch, {})[key] = g
+    return g
 
 
 def lower_batch(batch: OpBatch, output_size: str = "standard") -> Gemms:
-    """``lower`` of an op batch. Computed once per batch and output-size rule when the batch's dims
-    are read-only (the engine's are: a trace is not modified after it is built); the arrays of a
-    kept lowering are read-only too."""
-    if any(d.flags.writeable for d in batch.dims.values()):
-        return lower(batch.kind, batch.dims, output_size)
-    kept = _lowered.setdefault(batch, {})
-    if output_size not in kept:
-        g = lower(batch.kind, batch.dims, output_size)
-        for array in (*(getattr(g, f.name) for f in fields(g) if f.name != "w_operand"), g.macs):
-            array.flags.writeable = False
-        kept[output_size] = g
-    return kept[output_size]
+    """``lower`` of an op batch, computed once per read-only batch and output-size rule."""
+    return _kept(batch, (output_size,), lambda: lower(batch.kind, batch.dims, output_size))
+
+
+def lower_batches(batches: Sequence[OpBatch], output_size: str = "standard") -> tuple[list[Gemms], Gemms]:
+    """``lower_batch`` of each batch, and their ``concat`` (kept like ``lower_batch``'s: the
+    batches of one trace live as long as each other)."""
+    parts = [lower_batch(b, output_size) for b in batches]
+    return parts, _kept(batches[0], (output_size, *batches[1:]), lambda: concat(parts))

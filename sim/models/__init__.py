@@ -37,7 +37,12 @@ a level with a bandwidth is a roof in the roofline plot; ``basis`` and ``area()`
 per-unit costs (``sim.tech.TechValue``); ``formulas`` state, in words, how energy and area follow
 from counts and the basis (shown in reports). Optional: ``summed_columns`` (family columns summed
 into the totals, so sweeps and reports see them) and ``op_series`` (family columns stored per op
-with every sweep point). ``build_model`` checks all of this once, naming what is missing.
+with every sweep point), and ``fused_kinds`` with ``evaluate_fused``: disjoint groups of its kinds
+whose batches the engine passes together, as a tuple in the group's order, when a
+trace holds two or more kinds of a group; ``evaluate_fused`` returns the columns of their ops batch
+after batch, the same values ``evaluate`` gives each batch alone, in one call (per-call overhead,
+not arithmetic, dominates small batches). ``build_model`` checks all of this once, naming what is
+missing.
 """
 
 from __future__ import annotations
@@ -101,12 +106,14 @@ class OpBatch:
     def distinct(self, *operands: str) -> frozenset[tuple[str, ...]]:
         """The distinct combinations of the ``operands``' formats over the ops (kept when their
         format arrays are read-only, as the engine's are)."""
+        kept = self._distinct.get(operands)
+        if kept is not None:
+            return kept
         columns = [self.formats[o] for o in operands]
-        if any(c.flags.writeable for c in columns):
-            return frozenset(zip(*columns))
-        if operands not in self._distinct:
-            self._distinct[operands] = frozenset(zip(*columns))
-        return self._distinct[operands]
+        combinations = frozenset(zip(*columns))
+        if not any(c.flags.writeable for c in columns):
+            self._distinct[operands] = combinations
+        return combinations
 
     def payload(self, name: str) -> list[np.ndarray | None]:
         """Payload array ``name`` of every op of the batch (None where an op has none)."""
@@ -231,10 +238,22 @@ def build_model(config) -> Model:
     if peak is not None and not (isinstance(peak, numbers.Real) and peak > 0):
         raise ModelError(f"family {config.model!r}: peak_macs_per_cycle: got {peak!r}; allowed: a number > 0, or None "
                          "where utilization does not apply")
+    _check_fused_kinds(config.model, model)
     if not model.memory_levels or not all(isinstance(m, MemoryLevel) for m in model.memory_levels):
         raise ModelError(f"family {config.model!r}: memory_levels: got {model.memory_levels!r}; allowed: one or more "
                          "MemoryLevel, innermost first")
     return model
+
+
+def _check_fused_kinds(family: str, model) -> None:
+    groups = getattr(model, "fused_kinds", ())
+    flat = [k for group in groups for k in group]
+    if groups and not hasattr(model, "evaluate_fused"):
+        raise ModelError(f"family {family!r}: its model declares fused_kinds but lacks evaluate_fused (see sim.models)")
+    stray = [k for k in flat if k not in model.kinds]
+    if stray or len(flat) != len(set(flat)):
+        raise ModelError(f"family {family!r}: fused_kinds: got {groups!r}; allowed: disjoint groups of its kinds "
+                         f"({', '.join(model.kinds)})")
 
 
 __all__ = ["ENTRY_POINT_GROUP", "Family", "MemoryLevel", "Model", "OpBatch", "build_model", "ensure_registered",

@@ -53,13 +53,69 @@ def trace(work=None):
     (lambda b: {"memory_cycles": np.full(len(b), -3.0)}, r"memory_cycles = -3.0; allowed: a finite number >= 0"),
     (lambda b: {"energy_pj": np.ones(len(b))}, r"evaluate returned 'energy_pj', which the engine computes"),
     (lambda b: {"utilization": np.ones(len(b))}, r"evaluate returned 'utilization', which the engine computes"),
-    (lambda b: {"macs": np.ones(len(b) + 1)}, r"column 'macs' has shape \(2,\); allowed: \(1,\)"),
+    (lambda b: {"macs": np.full(len(b) + 1, 100)}, r"column 'macs' has shape \(2,\); allowed: \(1,\)"),
     (lambda b: {"tag": np.full(len(b), "x" if b.kind == "gemm" else 1)}, r"column 'tag' is numeric for some op kinds"),
 ])
 def test_protocol_violations_are_one_line_model_errors(columns, message):
     with pytest.raises(ModelError, match=message) as err:
         run(trace(), Fake(columns))
     assert "model 'fake'" in str(err.value) and "\n" not in str(err.value)
+    t = trace()  # the same, on a trace a valid model ran first (the engine keeps what it checked per trace)
+    run(t, Fake())
+    with pytest.raises(ModelError, match=message):
+        run(t, Fake(columns))
+
+
+def test_a_kept_layout_does_not_excuse_another_models_missing_column():
+    """A model whose columns look exactly like an earlier model's on the same trace still owes the
+    byte columns of its own memory levels."""
+    class Stale(Fake):  # reports the levels of Fake() while declaring others
+        def evaluate(self, batch):
+            return Fake().evaluate(batch)
+
+    t = trace()
+    run(t, Fake())
+    with pytest.raises(ModelError, match=r"op kind 'gemm': evaluate returned no 'bytes_dram_read'"):
+        run(t, Stale(levels=(MemoryLevel("sram"), MemoryLevel("dram", 8.0))))
+
+
+class Fused(Fake):
+    """Fake with its two kinds in one group: ``evaluate_fused`` records the kinds it was given."""
+
+    fused_kinds = (("elementwise", "gemm"),)
+
+    def __init__(self, columns=None, **kw):
+        super().__init__(columns, **kw)
+        self.calls = []
+
+    def evaluate_fused(self, batches):
+        self.calls.append(tuple(b.kind for b in batches))
+        outs = [self.evaluate(b) for b in batches]
+        return {col: np.concatenate([out[col] for out in outs]) for col in outs[0]}
+
+
+def test_fused_kinds_get_one_call_and_land_on_their_ops():
+    """A group's batches arrive together, in the group's order, and each op gets its own costs;
+    a kind of the group alone in a trace is evaluated by itself."""
+    def tagged(batch):
+        dims = batch.dims["M"] if batch.kind == "gemm" else batch.dims["E"]
+        return {"cycles": dims, "compute_cycles": dims}
+
+    b = TraceBuilder()
+    for i, (kind, size) in enumerate([("gemm", 3), ("elementwise", 7), ("gemm", 11), ("elementwise", 5)]):
+        b.add(kind, f"op{i}", {"M": size, "N": 1, "K": 1} if kind == "gemm" else {"E": size})
+    model = Fused(tagged)
+    assert run(b.build(), model).columns["cycles"].tolist() == [3, 7, 11, 5]
+    assert model.calls == [("elementwise", "gemm")]
+    alone = TraceBuilder()
+    alone.add("gemm", "g", {"M": 4, "N": 1, "K": 1})
+    model = Fused(tagged)
+    assert run(alone.build(), model).columns["cycles"].tolist() == [4] and model.calls == []
+
+
+def test_fused_errors_name_every_kind_of_the_call():
+    with pytest.raises(ModelError, match=r"model 'fake', op kinds 'elementwise', 'gemm': column 'macs' has shape"):
+        run(trace(), Fused(lambda b: {"macs": np.ones(len(b) + 1)}))
 
 
 def test_optional_columns_fill_per_kind():
@@ -105,8 +161,16 @@ def test_build_model_checks_the_protocol():
     from sim.config import load_config
     from sim.models import Family, register_family, unregister_family
 
+    unfused, stray, overlapping = Fake(), Fused(), Fused()
+    unfused.fused_kinds = (("gemm", "elementwise"),)
+    stray.fused_kinds = (("gemm", "softmax"),)
+    overlapping.fused_kinds = (("gemm", "elementwise"), ("gemm",))
     for model, message in ((object(), r"lacks name, clock_hz"), (Fake(peak=0), r"peak_macs_per_cycle: got 0"),
-                           (Fake(levels=()), r"memory_levels: got \(\); allowed: one or more MemoryLevel")):
+                           (Fake(levels=()), r"memory_levels: got \(\); allowed: one or more MemoryLevel"),
+                           (unfused, r"declares fused_kinds but lacks evaluate_fused"),
+                           (stray, r"fused_kinds: got .*'softmax'.*; allowed: disjoint groups of its kinds "
+                                   r"\(gemm, elementwise\)"),
+                           (overlapping, r"fused_kinds: got .*; allowed: disjoint groups")):
         register_family(Family("fake", FakeConfig, lambda config, model=model: model), replace=True)
         try:
             with pytest.raises(ModelError, match=message):

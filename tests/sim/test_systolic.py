@@ -166,3 +166,42 @@ def test_cost_basis_follows_every_config_part_it_reads():
                           ({"mac.operand_bits": 16}, "mac_pj")):
         other = build_model(load_config("edge-128", override))
         assert other.basis[key].value != again.basis[key].value, override
+
+
+def mixed_trace():
+    """Every kind the systolic model runs, interleaved. Operand widths differ between the kinds of a
+    group while each kind's are uniform (W side: int8 GEMMs, int4 then int8 KV; vector A: int4
+    softmax, int8 elementwise), and between ops of one kind (GEMM activations)."""
+    b = TraceBuilder(formats={"W": "int8", "A": "int8", "O": "int8", "KV": "int8"})
+    b.add("gemm", "g0", {"M": 40, "N": 300, "K": 70})
+    b.add("attention_score", "s0", {"B": 2, "H": 8, "G": 2, "Q": 3, "T": 500, "D": 64}, formats={"KV": "int4"})
+    b.add("softmax", "p0", {"B": 2, "H": 8, "Q": 3, "T": 500}, formats={"A": "int4"})
+    b.add("attention_context", "c0", {"B": 2, "H": 8, "G": 2, "Q": 3, "T": 500, "D": 64})
+    b.add("kv_append", "a0", {"B": 2, "G": 2, "Q": 3, "D": 64}, formats={"KV": "int4"})
+    b.add("conv2d", "v0", {"H": 20, "W": 20, "R": 3, "S": 3, "C": 16, "K": 32, "stride": 1})
+    b.add("elementwise", "e0", {"E": 5000, "F": 2})
+    b.add("gemm", "g1", {"M": 1, "N": 4096, "K": 4096}, formats={"A": "int4"})
+    b.add("kv_read", "r0", {"B": 2, "G": 2, "T": 500, "D": 64})
+    b.add("deconv2d", "d0", {"H": 8, "W": 8, "R": 2, "S": 2, "C": 16, "K": 8, "stride": 2})
+    b.add("elementwise", "e1", {"E": 7, "F": 1})
+    return b.build()
+
+
+@pytest.mark.parametrize("cfg", [
+    config(16, 8, "ws", bandwidth=4.0, vector={"lanes": 16}),
+    config(8, 32, "os", sram_kb=(1, 2, 1), vector={"lanes": 8}, fold_overlap=False),
+    config(32, 32, "is", bandwidth=8.0, sram_kb=(4, 4, 4), vector={"lanes": 4}),
+    config(16, 16, "ws", mode="scalesim", vector={"lanes": 16}),
+    config(8, 8, "os", mode="scalesim", bandwidth=10.0, sram_kb=(1, 1, 1), vector={"lanes": 16}),
+], ids=["ws", "os-serial", "is-spill", "scalesim-calc", "scalesim-user"])
+def test_fused_kinds_cost_what_each_kind_costs_alone(cfg):
+    """Evaluating the GEMM, vector and DMA kinds in one call per group gives every column, exactly,
+    that evaluating each kind on its own gives."""
+    trace, fused = mixed_trace(), build_model(cfg)
+    alone = build_model(cfg)
+    alone.fused_kinds = ()
+    got, want = run(trace, fused).columns, run(trace, alone).columns
+    assert list(got) == list(want)
+    for col, values in want.items():
+        assert got[col].dtype == values.dtype, col
+        np.testing.assert_array_equal(got[col], values, err_msg=col)

@@ -1,6 +1,8 @@
 """Dense systolic array: R x C PEs, OS/WS/IS dataflows, double-buffered SRAMs, one DRAM interface.
 
 All costs are closed forms over numpy arrays (one entry per op); nothing is simulated per cycle.
+The GEMM-lowered kinds, the vector kinds and the DMA kinds are each costed in one call per trace
+(``fused_kinds``), with the same per-op values as kind by kind.
 
 Mapping (the SCALE-Sim table): after lowering an op to GEMMs (``sim.lowering``), the spatial
 rows Sr, spatial columns Sc and temporal extent T are OS: (M, N, K), WS: (K, N, M), IS: (K, M, N);
@@ -72,7 +74,7 @@ from types import MappingProxyType
 import numpy as np
 
 from sim.errors import UnsupportedOpError
-from sim.lowering import GEMM_KINDS, Gemms, lower_batch
+from sim.lowering import GEMM_KINDS, Gemms, lower_batches
 from sim.models import MemoryLevel, OpBatch
 from sim.models.mac_pe import FormatPE
 from sim.config import DramConfig
@@ -84,17 +86,18 @@ from sim.tech import TechLibrary, TechValue
 VECTOR_KINDS = ("softmax", "elementwise")
 DMA_KINDS = ("kv_append", "kv_read")
 BUFFERS = ("ifmap", "filter", "ofmap")
-SRAM_TRAFFIC = tuple(f"sram_{b}_{rw}" for b in BUFFERS for rw in ("read", "write"))
+SRAM_TRAFFIC = tuple(f"sram_{b}_{rw}" for b in BUFFERS for rw in ("read", "write"))  # reads at even positions
+TRAFFIC = ("dram_read", "dram_write", *SRAM_TRAFFIC)  # the rows of a traffic matrix
 ELEMENT_BITS = {name: bits_per_element(name) for name in FORMATS}  # storage bits, scale shares included
-
-
-def _total(terms: list[np.ndarray], zero: np.ndarray) -> np.ndarray:
-    """The sum of ``terms`` left to right (``zero`` when there are none)."""
-    return sum(terms[1:], terms[0]) if terms else zero
 
 
 def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray:
     return -(-a // b)
+
+
+def _joined(arrays: list[np.ndarray]) -> np.ndarray:
+    """Per-batch arrays one after another (the array itself for one batch)."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
 
 
 @lru_cache(maxsize=64)
@@ -138,6 +141,7 @@ class SystolicArray:
         self.clock_hz = config.clock_ghz * 1e9
         self.tech = TechLibrary.load(config.tech.node_nm, config.tech.overrides)
         self.kinds = GEMM_KINDS + DMA_KINDS + (VECTOR_KINDS if config.vector.lanes else ())
+        self.fused_kinds = (GEMM_KINDS, DMA_KINDS) + ((VECTOR_KINDS,) if config.vector.lanes else ())
         mac = config.mac
         self.pe = None if mac.weight_format is None else FormatPE(mac.weight_format, mac.act_format, mac.acc_bits,
                                                                    self.tech)
@@ -153,8 +157,9 @@ class SystolicArray:
         # per-model constants of the per-op formulas (x 8 bits per byte is exact: a power of two)
         self._pj_per_byte = {k: 8 * self._unit[f"{k}_pj_per_bit"] for k in SRAM_TRAFFIC}
         self._pj_per_byte["dram"] = 8 * self._unit["dram_pj_per_bit"]
+        self._sram_pj_per_byte = np.array([self._pj_per_byte[k] for k in SRAM_TRAFFIC])
         self._leakage_w = config.array.rows * config.array.cols * self._unit["pe_leakage_uw"] * 1e-6
-        self._element_bits = {operand: {**ELEMENT_BITS, "": self._default_bits(operand)} for operand in OPERANDS}
+        self._unset_bits = {operand: self._default_bits(operand) for operand in OPERANDS}
 
     # -- per-unit costs with provenance ------------------------------------------------------------
 
@@ -197,13 +202,17 @@ class SystolicArray:
 
     def evaluate(self, batch: OpBatch) -> dict[str, np.ndarray]:
         """Costs of all ops of one kind: a dict of equally long arrays (the ``sim.models`` protocol)."""
-        kind = batch.kind
+        return self.evaluate_fused((batch,))
+
+    def evaluate_fused(self, batches: tuple[OpBatch, ...]) -> dict[str, np.ndarray]:
+        """Costs of the ops of several kinds of one ``fused_kinds`` group, batch after batch."""
+        kind = batches[0].kind
         if kind in GEMM_KINDS:
-            return self._gemm(batch)
+            return self._gemm(batches)
         if kind in VECTOR_KINDS and self.config.vector.lanes:
-            return self._vector(batch)
+            return self._vector(batches)
         if kind in DMA_KINDS:
-            return self._dma(batch)
+            return self._dma(batches)
         raise UnsupportedOpError(f"model {self.name!r} (systolic) cannot run op kind {kind!r}; it runs: {', '.join(self.kinds)}")
 
     def _check_ports(self, batch: OpBatch, w_operand: str) -> None:
@@ -236,23 +245,32 @@ class SystolicArray:
             return float(self.config.mac.operand_bits)
         return bits_per_element(self.pe.weight_format if operand in ("W", "KV") else self.pe.act_format)
 
-    def _bits(self, batch: OpBatch, operand: str) -> np.ndarray:
-        """Bits per element of an operand (1-byte words in SCALE-Sim mode; if unset, ``_default_bits``)."""
+    def _bits(self, batches: tuple[OpBatch, ...], operands: list[str]) -> float | np.ndarray:
+        """Bits per element of operand ``operands[i]`` of each op of ``batches[i]``, batch after batch
+        (1-byte words in SCALE-Sim mode; if unset, ``_default_bits``): one number when all ops agree,
+        the usual case, else one per op."""
         if self.config.mode == "scalesim":
-            return np.full(len(batch), 8.0)
-        table = self._element_bits[operand]
-        used = batch.distinct(operand)
-        if len(used) == 1:  # the usual case: one format for every op of the kind
-            ((fmt,),) = used
-            return np.full(len(batch), float(table[fmt]))
-        return np.array([table[f] for f in batch.formats[operand]], dtype=float)
+            return 8.0
+        per_batch = []
+        for batch, operand in zip(batches, operands):
+            used, unset = batch.distinct(operand), self._unset_bits[operand]
+            if len(used) == 1:  # the usual case
+                ((fmt,),) = used
+                per_batch.append(float(ELEMENT_BITS[fmt] if fmt else unset))
+            else:
+                per_batch.append(np.array([ELEMENT_BITS[f] if f else unset for f in batch.formats[operand]], float))
+        first = per_batch[0]
+        if all(type(b) is float and b == first for b in per_batch):
+            return first
+        return _joined([np.full(len(batch), b) if type(b) is float else b for batch, b in zip(batches, per_batch)])
 
-    def _gemm(self, batch: OpBatch) -> dict[str, np.ndarray]:
+    def _gemm(self, batches: tuple[OpBatch, ...]) -> dict[str, np.ndarray]:
         c = self.config
         R, C, df = c.array.rows, c.array.cols, c.array.dataflow
         parity = c.mode == "scalesim"
-        g = lower_batch(batch, output_size="scalesim" if parity else "standard")
-        self._check_ports(batch, g.w_operand)
+        parts, g = lower_batches(batches, output_size="scalesim" if parity else "standard")
+        for b, part in zip(batches, parts):
+            self._check_ports(b, part.w_operand)
         # a block PE takes `macs_per_pe` elements of K per cycle
         K = g.K if self.macs_per_pe == 1 else _ceil_div(g.K, self.macs_per_pe)
         Sr, Sc, T = {"os": (g.M, g.N, K), "ws": (K, g.N, g.M), "is": (K, g.M, g.N)}[df]
@@ -274,11 +292,13 @@ class SystolicArray:
         if not parity:
             compute_util = g.macs / (compute * self.peak_macs_per_cycle)  # int64: exact
 
-        traffic = self._traffic(g, batch, df, rf, cf, Sc, T)
-        dram_bytes = traffic["dram_read"] + traffic["dram_write"]
-        dram_cycles = dram_bytes / self._dram_bytes_per_cycle
+        bits = {side: self._bits(batches, [part.w_operand if side == "W" else side for part in parts])
+                for side in ("A", "W", "O")}
+        traffic = self._traffic(g, bits, df, rf, cf, Sc, T)
+        dram_cycles = (traffic[0] + traffic[1]) / self._dram_bytes_per_cycle
         if parity:
-            stalls, incl_prefetch = self._scalesim_memory(g, batch, df)
+            stalls, incl_prefetch = (_joined(list(a)) for a in zip(*(self._scalesim_memory(part, b, df)
+                                                                     for b, part in zip(batches, parts))))
             cycles = (compute + stalls).astype(np.int64)
         else:
             cycles = np.maximum(compute, dram_cycles) + np.minimum(compute, dram_cycles) / folds
@@ -299,7 +319,7 @@ class SystolicArray:
         }
         if parity:
             out["cycles_incl_prefetch"] = incl_prefetch
-        out.update(self._memory_energy(traffic, len(cycles)))
+        out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
@@ -331,15 +351,14 @@ class SystolicArray:
                                 dtype=np.int64).reshape(-1, 2).T
         return stalls * g.repeats, incl * g.repeats
 
-    def _traffic(self, g: Gemms, batch: OpBatch, df, rf, cf, Sc, T) -> dict[str, np.ndarray]:
-        """Bytes moved per op: DRAM read/write and per-buffer SRAM reads/writes (see module doc)."""
-        a_B = self._bits(batch, "A") / 8
-        w_B = self._bits(batch, g.w_operand) / 8
-        o_B = self._bits(batch, "O") / 8
+    def _traffic(self, g: Gemms, bits: dict[str, np.ndarray], df, rf, cf, Sc, T) -> np.ndarray:
+        """Bytes moved per op (see module doc), one row per ``TRAFFIC`` entry; ``bits`` per element
+        of the A, W side and O operands (numbers or one per op)."""
+        a_B, w_B, o_B = bits["A"] / 8, bits["W"] / 8, bits["O"] / 8
         acc_B = o_B if self.config.mode == "scalesim" else self.config.mac.acc_bits / 8
         half = self._half_buffer
         IF, FL, OF = g.a_elems * a_B, g.w_elems * w_B, g.o_elems * o_B
-        MK, KN, MN = g.M * g.K, g.K * g.N, g.M * g.N
+        MK, KN, MN = g.MK, g.KN, g.MN
 
         if df == "os":
             if_dram = IF * np.where(IF / rf <= half["ifmap"], 1, cf)
@@ -358,63 +377,65 @@ class SystolicArray:
             tile = np.minimum(self.config.array.cols, Sc) * T * acc_B
             psum = (rf - 1) * MN * acc_B  # partial sums written to the output buffer and read back
             spill = np.where(tile > half["ofmap"], psum, 0)
-        reps = g.repeats
-        return {
-            "dram_read": reps * (if_dram + fl_dram + spill),
-            "dram_write": reps * (OF + spill),
-            "sram_ifmap_read": reps * if_sram, "sram_ifmap_write": reps * if_dram,
-            "sram_filter_read": reps * fl_sram, "sram_filter_write": reps * fl_dram,
-            "sram_ofmap_read": reps * (psum + OF + spill), "sram_ofmap_write": reps * (psum + MN * o_B + spill),
-        }
+        per_repeat = np.array([if_dram + fl_dram + spill, OF + spill, if_sram, if_dram, fl_sram, fl_dram,
+                               psum + OF + spill, psum + MN * o_B + spill], dtype=float)
+        return per_repeat * g.repeats
 
-    def _memory_energy(self, traffic: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-        """SRAM and DRAM energy plus byte counters of ``n`` ops from a traffic dict (``dram_read``,
-        ``dram_write`` and ``SRAM_TRAFFIC``; an absent entry moves no bytes)."""
-        e = self._pj_per_byte
-        zero = np.zeros(n)
-        sram = [k for k in SRAM_TRAFFIC if k in traffic]
-        read, write = traffic.get("dram_read", zero), traffic.get("dram_write", zero)
+    def _memory_energy(self, traffic: np.ndarray) -> dict[str, np.ndarray]:
+        """SRAM and DRAM energy plus byte counters from the traffic matrix (one row per ``TRAFFIC``
+        entry, one column per op)."""
+        sram = traffic[2:]
         return {
-            "energy_sram_pj": _total([traffic[k] * e[k] for k in sram], zero),
-            "energy_dram_pj": _total([traffic[k] for k in ("dram_read", "dram_write") if k in traffic], zero)
-            * e["dram"],
-            "bytes_dram_read": read,
-            "bytes_dram_write": write,
-            "bytes_sram_read": _total([traffic[k] for k in sram if k.endswith("_read")], zero),
-            "bytes_sram_write": _total([traffic[k] for k in sram if k.endswith("_write")], zero),
+            "energy_sram_pj": (self._sram_pj_per_byte[:, None] * sram).sum(axis=0),  # row by row: per op as alone
+            "energy_dram_pj": (traffic[0] + traffic[1]) * self._pj_per_byte["dram"],
+            "bytes_dram_read": traffic[0],
+            "bytes_dram_write": traffic[1],
+            "bytes_sram_read": sram[0::2].sum(axis=0),
+            "bytes_sram_write": sram[1::2].sum(axis=0),
         }
 
     def _leakage_pj(self, cycles: np.ndarray) -> np.ndarray:
-        return self._leakage_w * cycles / self.clock_hz * 1e12
+        return cycles * (self._leakage_w / self.clock_hz * 1e12)
 
-    def _vector(self, batch: OpBatch) -> dict[str, np.ndarray]:
-        kind, d = batch.kind, batch.dims
-        if kind == "softmax":
-            elements = d["B"] * d["H"] * d["Q"] * d["T"]
-            ops = elements * self.config.vector.softmax_ops_per_element
-        else:
-            elements, ops = d["E"], d["E"] * d["F"]
+    def _vector(self, batches: tuple[OpBatch, ...]) -> dict[str, np.ndarray]:
+        elements, ops = [], []
+        for batch in batches:
+            d = batch.dims
+            if batch.kind == "softmax":
+                elements.append(d["B"] * d["H"] * d["Q"] * d["T"])
+                ops.append(elements[-1] * self.config.vector.softmax_ops_per_element)
+            else:
+                elements.append(d["E"])
+                ops.append(d["E"] * d["F"])
+        elements, ops = _joined(elements), _joined(ops)
         cycles = np.ceil(ops / self.config.vector.lanes).astype(np.int64)
-        nbytes = elements * self._bits(batch, "A") / 8
+        nbytes = elements * self._bits(batches, ["A"] * len(batches)) / 8
         out = {"cycles": cycles, "compute_cycles": cycles, "stall_cycles": np.zeros_like(cycles),
                "memory_cycles": np.zeros(len(cycles)), "macs": np.zeros_like(cycles),
                "vector_utilization": ops / (cycles * self.config.vector.lanes),
                "energy_vector_pj": ops * self._unit["vector_op_pj"]}
-        out.update(self._memory_energy({"sram_ofmap_read": nbytes, "sram_ofmap_write": nbytes}, len(cycles)))
+        traffic = np.zeros((len(TRAFFIC), len(cycles)))
+        traffic[[TRAFFIC.index("sram_ofmap_read"), TRAFFIC.index("sram_ofmap_write")]] = nbytes
+        out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
 
-    def _dma(self, batch: OpBatch) -> dict[str, np.ndarray]:
+    def _dma(self, batches: tuple[OpBatch, ...]) -> dict[str, np.ndarray]:
         """KV-cache append/read: K and V moved between DRAM and the buffers, no compute."""
-        kind, d = batch.kind, batch.dims
-        tokens = d["Q"] if kind == "kv_append" else d["T"]
-        nbytes = 2 * d["B"] * d["G"] * tokens * d["D"] * self._bits(batch, "KV") / 8
-        traffic = ({"dram_write": nbytes, "sram_ofmap_read": nbytes} if kind == "kv_append"
-                   else {"dram_read": nbytes, "sram_ifmap_write": nbytes})
+        sizes, appends = [], []
+        for batch in batches:
+            d, append = batch.dims, batch.kind == "kv_append"
+            tokens = d["Q"] if append else d["T"]
+            sizes.append(2 * d["B"] * d["G"] * tokens * d["D"] * self._bits((batch,), ["KV"]) / 8)
+            appends.append(np.full(len(batch), append))
+        nbytes, append = _joined(sizes), _joined(appends)
+        traffic = np.zeros((len(TRAFFIC), len(nbytes)))
+        traffic[[TRAFFIC.index("dram_write"), TRAFFIC.index("sram_ofmap_read")]] = np.where(append, nbytes, 0.0)
+        traffic[[TRAFFIC.index("dram_read"), TRAFFIC.index("sram_ifmap_write")]] = np.where(append, 0.0, nbytes)
         memory = nbytes / self._dram_bytes_per_cycle
         cycles = np.ceil(memory).astype(np.int64)
         out = {"cycles": cycles, "compute_cycles": np.zeros_like(cycles), "stall_cycles": cycles,
                "memory_cycles": memory, "macs": np.zeros_like(cycles)}
-        out.update(self._memory_energy(traffic, len(cycles)))
+        out.update(self._memory_energy(traffic))
         out["energy_leakage_pj"] = self._leakage_pj(cycles)
         return out
