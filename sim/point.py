@@ -90,6 +90,20 @@ def _trace(workload_json: str):
     return build(json.loads(workload_json))
 
 
+@lru_cache(maxsize=256)
+def _records_json(records: tuple[tuple[str, type, float, str, str], ...]) -> str:
+    """The JSON list of basis records (quantity, value, unit, source), remembered by content (the
+    value's type too, so 1 and 1.0 stay apart): a sweep's points share a few bases, and encoding
+    one costs more than the rest of its row."""
+    return json.dumps([{"quantity": q, "value": v, "unit": u, "source": src} for q, _, v, u, src in records])
+
+
+@lru_cache(maxsize=256)
+def _formulas_json(formulas: tuple[tuple[str, str], ...]) -> str:
+    """The JSON object of a model's formulas, remembered by content like ``_records_json``."""
+    return json.dumps(dict(formulas))
+
+
 def flat_param(value: Any) -> Any:
     """A parameter value as a table cell: scalars as they are, mappings and lists as sorted JSON."""
     return value if value is None or np.isscalar(value) else json.dumps(value, sort_keys=True)
@@ -115,6 +129,7 @@ def evaluate_point(point: dict, params: dict[str, Any] | None = None) -> dict:
             row[f"op_bytes_{level.name}"] = (columns[f"bytes_{level.name}_read"]
                                              + columns[f"bytes_{level.name}_write"])
     row["point_json"] = json.dumps(point, sort_keys=True, default=str)
-    row["basis_json"] = json.dumps(result.basis_records())
-    row["formulas_json"] = json.dumps(result.formulas)
+    row["basis_json"] = _records_json(tuple((r["quantity"], type(r["value"]), r["value"], r["unit"], r["source"])
+                                            for r in result.basis_records()))
+    row["formulas_json"] = _formulas_json(tuple(result.formulas.items()))
     return row

@@ -95,12 +95,21 @@ class Result:
     def totals(self) -> dict[str, float | str]:
         """Sums over ops, utilization, area (mm^2), EDP, the memory-bound share of time and the
         per-work-unit metrics (module docstring)."""
+        t = self._sums
+        return {**t, **work_metrics(t)}
+
+    def stored_totals(self) -> dict[str, float | str]:
+        """The totals without those ``work_metrics`` derives (what a sweep stores per point)."""
+        return dict(self._sums)
+
+    @cached_property
+    def _sums(self) -> dict[str, float | str]:
+        """``totals`` without the per-work-unit metrics."""
         c = self.columns
         names = (*SUMMED, *self.byte_columns(), *self.energy_components(), *self.summed_columns)
         block = np.array([c[k] for k in names], dtype=float)  # one sum for ~20 columns of few ops
         block[np.isnan(block)] = 0.0  # as np.nansum, without its per-call overhead
-        sums = block.sum(axis=1)
-        t: dict[str, float | str] = {k: float(v) for k, v in zip(names, sums)}
+        t: dict[str, float | str] = dict(zip(names, block.sum(axis=1).tolist()))
         peak = self.peak_macs_per_cycle
         t["peak_macs_per_cycle"] = float(peak) if peak is not None else np.nan
         t["utilization"] = t["macs"] / (t["cycles"] * peak) if peak is not None and t["cycles"] else np.nan
@@ -112,16 +121,12 @@ class Result:
         t.update({f"area_{k}_mm2": v.value for k, v in self.area.items()})
         t["edp_js"] = t["energy_pj"] * 1e-12 * t["time_s"]
         memory_bound = c["bound"] == "memory"
-        t["memory_bound_share"] = float(np.sum(c["cycles"][memory_bound])) / t["cycles"] if t["cycles"] else 0.0
+        t["memory_bound_share"] = int(c["cycles"] @ memory_bound) / t["cycles"] if t["cycles"] else 0.0
         t["work_unit"], t["work_units"] = self.work
         accuracy = self.meta.get("accuracy")
         if accuracy:
             t["accuracy_sqnr_db"] = float(accuracy["sqnr_db"])
-        return {**t, **work_metrics(t)}
-
-    def stored_totals(self) -> dict[str, float | str]:
-        """The totals without those ``work_metrics`` derives (what a sweep stores per point)."""
-        return {k: v for k, v in self.totals.items() if k not in WORK_METRICS}
+        return t
 
     def basis_records(self) -> list[dict]:
         """The cited per-unit costs behind every energy and area number (quantity, value, unit, source)."""
