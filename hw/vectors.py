@@ -52,24 +52,11 @@ def to_bits(port: Port, values) -> np.ndarray:
 
 def from_bits(port: Port, bits: np.ndarray) -> np.ndarray:
     """Inverse of ``to_bits``: (cycles, *dims) values, sign-extended."""
-    return from_bytes(port, np.packbits(np.asarray(bits, dtype=np.uint8), axis=1, bitorder="little"))
-
-
-def from_bytes(port: Port, rows: np.ndarray) -> np.ndarray:
-    """(cycles, *dims) values, sign-extended, from each cycle's flat port vector as little-endian bytes
-    (elements up to 57 bits: each is read as the 8 bytes from the one holding its lowest bit)."""
-    if port.width > 57:
-        raise ValueError(f"port {port.name}: elements of {port.width} bits; at most 57 are supported")
-    rows = np.asarray(rows, dtype=np.uint8)
-    padded = np.zeros((len(rows), rows.shape[1] + 8), np.uint8)
-    padded[:, :rows.shape[1]] = rows
-    start = np.arange(port.count) * port.width  # bit offset of each element
-    # word j of a row: the 8 bytes from byte j (an unaligned view, one per byte offset)
-    words = np.ndarray((len(rows), rows.shape[1]), "<u8", padded, strides=(padded.strides[0], 1))
-    v = (words[:, start // 8] >> (start % 8).astype(np.uint64)).astype(np.int64) & ((1 << port.width) - 1)
-    if port.signed:  # sign-extend: move the sign bit to bit 63 and shift back arithmetically
-        v = (v << (64 - port.width)) >> (64 - port.width)
-    return v.reshape(len(rows), *port.dims)
+    bits = np.asarray(bits, dtype=np.int64).reshape(len(bits), port.count, port.width)
+    v = bits @ (np.int64(1) << np.arange(port.width, dtype=np.int64))
+    if port.signed:
+        v -= bits[..., -1] << port.width
+    return v.reshape(len(bits), *port.dims)
 
 
 def pack(port: Port, values) -> list[int]:
@@ -82,4 +69,4 @@ def unpack(port: Port, words: list[int]) -> np.ndarray:
     """Inverse of ``pack`` (words may also be signed ints): (cycles, *dims) values, sign-extended."""
     nbytes, mask = (port.bits + 7) // 8, (1 << port.bits) - 1
     raw = np.frombuffer(b"".join((w & mask).to_bytes(nbytes, "little") for w in words), dtype=np.uint8).reshape(-1, nbytes)
-    return from_bytes(port, raw)
+    return from_bits(port, np.unpackbits(raw, axis=1, bitorder="little")[:, :port.bits])

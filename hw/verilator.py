@@ -2,15 +2,17 @@
 
 Route: the Verilog ``hw.icarus`` simulates (processes as multiplexers) is compiled by Verilator
 into a C++ model, linked with a plain C++ testbench generated for the component's ports (no
-cocotb: the testbench reads every cycle's inputs from one binary file and writes every cycle's
-outputs to another, so a run costs one process start and no Python per cycle). Per cycle it
+cocotb: the testbench reads every cycle's inputs from stdin and writes every cycle's outputs to
+stdout, binary, so a run costs one process start and no Python per cycle). Per cycle it
 drives all inputs with the clock low, evaluates, raises the clock, evaluates and copies every
 output: row t holds the outputs just after the edge that consumed input row t, as in
 ``hw.pysim.run``. ``rst`` is held at 0, as in both other routes.
 
-Vector files: per cycle, each port in signature order occupies the bytes of Verilator's C++ type
-for it (1, 2, 4 or 8 bytes up to 64 bits, else 4 bytes per 32 bits), little-endian, bits above
-the port's width zero -- the memory image of the model's port variable, copied with ``memcpy``.
+Vectors (the testbench's stdin and stdout): per cycle, every element of every input (output) port
+in signature order as the narrowest little-endian signed integer of 1, 2, 4 or 8 bytes that holds
+it (a numpy structured row); the testbench packs them into (out of) the flat port vectors of
+``hw.vectors`` (element i at bits [i * width, (i + 1) * width); outputs sign-extended), so Python
+only converts. Ports are at most 64 bits per element (63 if unsigned).
 
 Initial values: Yosys writes each register's Amaranth ``init`` as a declaration initialiser
 (``reg [23:0] acc = 24'h000000;``), which Verilator applies at time zero like pysim. Variables
@@ -38,7 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from hw.icarus import _verilog
-from hw.vectors import Port, from_bytes, ports, to_bits
+from hw.vectors import Port, ports
 from sim.errors import DSEError
 
 VERILATOR_FLAGS = ["--cc", "--top-module", "top", "-O3", "--x-assign", "0", "--x-initial", "0",
@@ -88,57 +90,83 @@ def _storage_bytes(port: Port) -> int:
     return 4 * -(-port.bits // 32)
 
 
+def _element_bytes(port: Port) -> int:
+    """Bytes of the narrowest signed integer holding one element of ``port`` in the vector streams."""
+    return next(n for n in (1, 2, 4, 8) if port.width + (not port.signed) <= 8 * n)
+
+
+def _dtype(all_ports: list[Port], is_input: bool) -> np.dtype:
+    """One cycle of a vector stream: each port's elements, in signature order, packed."""
+    return np.dtype([(p.name, f"<i{_element_bytes(p)}", p.dims) for p in all_ports if p.is_input == is_input])
+
+
+def _port_copy(p: Port) -> str:
+    """C++ moving one port between the vector stream's elements and the model's port variable."""
+    words = -(-_storage_bytes(p) // 4) + 2  # two spare words: a field read or written never leaves the buffer
+    size, ctype = _element_bytes(p), f"int{8 * _element_bytes(p)}_t"
+    if p.is_input:
+        return (f"{{ uint32_t w[{words}] = {{}}; for (int i = 0; i < {p.count}; ++i, in += {size}) {{ {ctype} e; "
+                f"std::memcpy(&e, in, {size}); deposit(w, i * {p.width}, {p.width}, e); }} "
+                f"std::memcpy(&top.{p.name}, w, {_storage_bytes(p)}); }}")
+    return (f"{{ uint32_t w[{words}] = {{}}; std::memcpy(w, &top.{p.name}, {_storage_bytes(p)}); "
+            f"for (int i = 0; i < {p.count}; ++i, out += {size}) {{ {ctype} e = {ctype}(extract(w, i * {p.width}, "
+            f"{p.width}, {int(p.signed)})); std::memcpy(out, &e, {size}); }} }}")
+
+
 def _testbench(all_ports: list[Port]) -> str:
-    """C++ main: ``sim IN OUT`` runs as many cycles as IN holds (see the module doc)."""
-    copies = {True: [], False: []}
-    offsets = {True: 0, False: 0}
-    for p in all_ports:
-        at = offsets[p.is_input]
-        copies[p.is_input].append(f"std::memcpy(&top.{p.name}, in + {at}, {_storage_bytes(p)});" if p.is_input
-                                  else f"std::memcpy(out + {at}, &top.{p.name}, {_storage_bytes(p)});")
-        offsets[p.is_input] += _storage_bytes(p)
-    in_bytes, out_bytes = offsets[True], offsets[False]
+    """C++ main: runs as many cycles as stdin holds, writes the outputs to stdout (see the module doc)."""
+    n_in, n_out = _dtype(all_ports, True).itemsize, _dtype(all_ports, False).itemsize
     indent = "\n        "
     return f"""#include "Vtop.h"
 #include "verilated.h"
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-static std::vector<unsigned char> slurp(const char* path) {{
-    std::vector<unsigned char> data;
-    FILE* f = std::fopen(path, "rb");
-    if (!f) return data;
-    unsigned char buf[1 << 16];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) data.insert(data.end(), buf, buf + n);
-    std::fclose(f);
-    return data;
+static uint64_t mask(unsigned width) {{ return width >= 64 ? ~0ull : (1ull << width) - 1; }}
+
+// bits [lo, lo + width) of a little-endian word vector (width <= 64)
+static int64_t extract(const uint32_t* w, unsigned lo, unsigned width, bool is_signed) {{
+    unsigned i = lo / 32, s = lo % 32;
+    uint64_t v = (uint64_t(w[i]) | uint64_t(w[i + 1]) << 32) >> s;
+    if (s + width > 64) v |= uint64_t(w[i + 2]) << (64 - s);
+    v &= mask(width);
+    if (is_signed && width < 64 && (v >> (width - 1) & 1)) v |= ~mask(width);
+    return int64_t(v);
 }}
 
-int main(int argc, char** argv) {{
-    if (argc != 3) return 2;
-    std::vector<unsigned char> stimulus = slurp(argv[1]);
-    if (stimulus.empty() || stimulus.size() % {in_bytes}) return 3;
-    size_t cycles = stimulus.size() / {in_bytes};
-    std::vector<unsigned char> response(cycles * {out_bytes});
+static void deposit(uint32_t* w, unsigned lo, unsigned width, int64_t value) {{
+    unsigned i = lo / 32, s = lo % 32;
+    uint64_t v = uint64_t(value) & mask(width), shifted = v << s;
+    w[i] |= uint32_t(shifted);
+    w[i + 1] |= uint32_t(shifted >> 32);
+    if (s + width > 64) w[i + 2] |= uint32_t(v >> (64 - s));
+}}
+
+int main() {{
+    std::vector<unsigned char> stimulus;
+    unsigned char buf[1 << 16];
+    for (size_t n; (n = std::fread(buf, 1, sizeof buf, stdin)) > 0;) stimulus.insert(stimulus.end(), buf, buf + n);
+    if (stimulus.empty() || stimulus.size() % {n_in}) return 3;
+    size_t cycles = stimulus.size() / {n_in};
+    std::vector<unsigned char> response(cycles * {n_out});
+    const unsigned char* in = stimulus.data();
+    unsigned char* out = response.data();
     VerilatedContext context;
     Vtop top{{&context}};
     top.clk = 0;
     top.rst = 0;
     for (size_t t = 0; t < cycles; ++t) {{
-        const unsigned char* in = stimulus.data() + t * {in_bytes};
-        unsigned char* out = response.data() + t * {out_bytes};
-        {indent.join(copies[True])}
+        {indent.join(_port_copy(p) for p in all_ports if p.is_input)}
         top.clk = 0;
         top.eval();
         top.clk = 1;
         top.eval();
-        {indent.join(copies[False])}
+        {indent.join(_port_copy(p) for p in all_ports if not p.is_input)}
     }}
     top.final();
-    FILE* f = std::fopen(argv[2], "wb");
-    if (!f || std::fwrite(response.data(), 1, response.size(), f) != response.size()) return 4;
-    return std::fclose(f) ? 4 : 0;
+    return std::fwrite(response.data(), 1, response.size(), stdout) == response.size() ? 0 : 4;
 }}
 """
 
@@ -215,42 +243,30 @@ def compile_model(verilog: str, all_ports: list[Port]) -> Path:
 
 
 def _pack(all_ports: list[Port], inputs: dict[str, np.ndarray], cycles: int) -> bytes:
-    """The stimulus file: every input port's storage bytes per cycle (missing inputs are 0)."""
-    columns = []
-    for p in all_ports:
-        if p.is_input:
-            bits = to_bits(p, inputs[p.name]) if p.name in inputs else np.zeros((cycles, p.bits), np.uint8)
-            padded = np.zeros((cycles, 8 * _storage_bytes(p)), np.uint8)
-            padded[:, :p.bits] = bits
-            columns.append(np.packbits(padded, axis=1, bitorder="little"))
-    return np.concatenate(columns, axis=1).tobytes()
+    """The stimulus stream (missing inputs are 0)."""
+    rows = np.zeros(cycles, _dtype(all_ports, True))
+    for name in rows.dtype.names:
+        if name in inputs:
+            rows[name] = np.asarray(inputs[name]).reshape(rows[name].shape)
+    return rows.tobytes()
 
 
-def _unpack(all_ports: list[Port], raw: bytes, cycles: int) -> dict[str, np.ndarray]:
-    outs = [p for p in all_ports if not p.is_input]
-    rows = np.frombuffer(raw, np.uint8).reshape(cycles, -1)
-    result, at = {}, 0
-    for p in outs:
-        n = _storage_bytes(p)
-        result[p.name] = from_bytes(p, rows[:, at:at + n])
-        at += n
-    return result
-
-
-def run(component, inputs: dict[str, np.ndarray], workdir: Path | None = None,
-        verilog: str | None = None) -> dict[str, np.ndarray]:
+def run(component, inputs: dict[str, np.ndarray], verilog: str | None = None) -> dict[str, np.ndarray]:
     """Outputs of ``component``'s Verilog under Verilator for ``inputs`` (as ``hw.pysim.run``);
     ``verilog`` replaces that Verilog (e.g. by a mutant of it), keeping the component's ports."""
     all_ports = ports(component)
     cycles = len(next(iter(inputs.values())))
     sim = compile_model(verilog or _verilog(component), all_ports)
-    with tempfile.TemporaryDirectory() as scratch:
-        work = Path(workdir or scratch)
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "in.bin").write_bytes(_pack(all_ports, inputs, cycles))
-        _check([str(sim), "in.bin", "out.bin"], work)
-        raw = (work / "out.bin").read_bytes()
-    out_bytes = sum(_storage_bytes(p) for p in all_ports if not p.is_input)
-    if len(raw) != cycles * out_bytes:
-        raise DSEError(f"verilator: expected {cycles} output rows of {out_bytes} bytes, got {len(raw)} bytes")
-    return _unpack(all_ports, raw, cycles)
+    with tempfile.TemporaryFile() as stimulus, tempfile.TemporaryFile() as errors:
+        stimulus.write(_pack(all_ports, inputs, cycles))
+        stimulus.seek(0)
+        # stdout the only pipe: read in one call (``input=`` would feed the pipe in 512-byte writes)
+        done = subprocess.run([sim], stdin=stimulus, stdout=subprocess.PIPE, stderr=errors)
+        errors.seek(0)
+        message = errors.read().decode(errors="replace")[-500:]
+    rows = _dtype(all_ports, False)
+    if done.returncode or len(done.stdout) != cycles * rows.itemsize:
+        raise DSEError(f"verilator: {sim} exited with {done.returncode} and {len(done.stdout)} bytes of output, "
+                       f"expected {cycles} rows of {rows.itemsize}: {message}")
+    response = np.frombuffer(done.stdout, rows)
+    return {name: response[name].astype(np.int64) for name in rows.names}
