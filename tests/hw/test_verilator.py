@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from amaranth.hdl import Module, Signal
-from amaranth.lib import wiring
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from hw import generators, golden, icarus, pysim, stimuli, verilator
@@ -71,6 +71,32 @@ def test_registers_start_at_their_init_value_as_in_pysim():
     expected = pysim.run(counter, inputs)["count"]
     assert expected[0] == 0x5A
     assert np.array_equal(verilator.run(counter, inputs)["count"], expected)
+
+
+class _Registers(wiring.Component):
+    """Registers each input: ports whose elements straddle 32- and 64-bit words of the port vector."""
+
+    def __init__(self):
+        super().__init__({"x": In(data.ArrayLayout(signed(60), 3)), "y": In(data.ArrayLayout(7, 5)), "z": In(1),
+                          "x_q": Out(data.ArrayLayout(signed(60), 3)), "y_q": Out(data.ArrayLayout(7, 5)),
+                          "z_q": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.sync += [self.x_q.eq(self.x), self.y_q.eq(self.y), self.z_q.eq(self.z)]
+        return m
+
+
+def test_wide_and_narrow_ports_as_in_pysim():
+    rng = np.random.default_rng(5)
+    x = rng.integers(-(1 << 59), 1 << 59, (16, 3))
+    x[:2] = [[-(1 << 59), (1 << 59) - 1, -1], [(1 << 59) - 1, -(1 << 59), 0]]
+    inputs = {"x": x, "y": rng.integers(0, 128, (16, 5)), "z": rng.integers(0, 2, 16)}
+    registers = _Registers()
+    expected, got = pysim.run(registers, inputs), verilator.run(registers, inputs)
+    assert np.array_equal(expected["x_q"], x)  # row t: just after the edge that registered input row t
+    for name, values in expected.items():
+        assert np.array_equal(got[name], values), name
 
 
 def test_a_mutant_of_the_rtl_is_caught():
