@@ -45,7 +45,7 @@ from sim.errors import DSEError
 
 VERILATOR_FLAGS = ["--cc", "--top-module", "top", "-O3", "--x-assign", "0", "--x-initial", "0",
                    "--no-timing", "-Wno-fatal", "-Wno-lint", "-Wno-style"]
-CXX_OPT = "-O2"  # the model's and the testbench's C++ (Verilator's default, -Os, runs ~1.5x slower)
+CXX_OPT = "-O2"  # the model's, the testbench's and the runtime's C++ (Verilator's makefile uses -Os)
 CXX_DEFINES = ["-DVERILATOR=1", "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TIMING=0", "-DVM_TRACE=0", "-DVM_TRACE_FST=0",
                "-DVM_TRACE_VCD=0", "-DVM_TRACE_SAIF=0"]
 
