@@ -72,7 +72,7 @@ def run(component, inputs: dict[str, np.ndarray], workdir: Path, name: str = "to
             words = [w | (v << offset) for w, v in zip(words, pack(p, inputs[p.name]))]
         offset += p.bits
     if "rst" in inputs:
-        words = [w | (int(v) << offset) for w, v in zip(words, inputs["rst"])]
+        words = [w | (int(v) << offset) for w, v in zip(words, inputs["rst"], strict=True)]
     (workdir / "in.hex").write_text("".join(f"{w:x}\n" for w in words))
     (workdir / f"{name}.v").write_text(verilog_text(component, name))
     (workdir / "tb.v").write_text(_testbench(all_ports, cycles, name))
