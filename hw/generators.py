@@ -67,10 +67,9 @@ PARAMETERS = {
     "scale_format": Parameter("block scale: e8m0 (power of two, OCP MX) or e5m2 / e4m3 (FP8)", ("e8m0", "e5m2", "e4m3")),
     "a_asymmetric": Parameter("activations have two scales per block, one per sign (AMXFP4)"),
     "w_asymmetric": Parameter("weights have two scales per block, one per sign (AMXFP4)"),
-    "pipeline": Parameter("register stages inside the datapath (0: output one cycle after the input; "
-                          "the unit's latency attribute counts them)", tag="pipe"),
-    "datapath": Parameter("partial sums of signed products (signed) or of unsigned magnitudes per sign, the sign "
-                          "applied after (magnitude)", ("signed", "magnitude")),
+    "pipeline": Parameter("register stages added to the datapath; output latency 1 + pipeline cycles", tag="pipe"),
+    "datapath": Parameter("partial sums of signed products (signed) or of magnitudes per sign, signed after "
+                          "(magnitude)", ("signed", "magnitude")),
     "pe": Parameter("the PE at every array position (any PE above)", tuple(PES)),
     "rows": Parameter("PE rows, 1 to 64", tag="rows"),
     "cols": Parameter("PE columns, 1 to 64", tag="cols"),

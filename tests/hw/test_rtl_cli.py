@@ -59,15 +59,24 @@ def test_help_lists_every_registry_parameter_with_type_default_and_doc(capsys):
             assert ("fixed;" in line) == (key in generators.FIXED), line
 
 
-def test_string_choices_are_the_ones_the_rtl_takes():
-    from hw.block_dot import SCALE_FORMATS
-    from sim.numerics.mac import OVERFLOW_RULES
-
-    assert generators.PARAMETERS["overflow"].choices == tuple(OVERFLOW_RULES)
-    assert generators.PARAMETERS["scale_format"].choices == tuple(SCALE_FORMATS)
-    assert generators.PARAMETERS["pe"].choices == tuple(PES)
-    for key, param in generators.PARAMETERS.items():
-        assert all(choice in param.doc for choice in param.choices if key != "pe"), key  # the help names them
+@pytest.mark.parametrize("key", [k for k, p in generators.PARAMETERS.items()
+                                 if p.choices and any(k in pe.rtl_params for pe in PES.values())])
+def test_string_choices_are_the_ones_the_rtl_takes(key):
+    """Each listed string builds some registered unit that has the parameter; a string off the list
+    is refused by every one of them; the help line names every choice."""
+    units = [name for name, pe in PES.items() if key in pe.rtl_params]
+    for choice in generators.PARAMETERS[key].choices:
+        assert choice in generators.PARAMETERS[key].doc
+        built = []
+        for name in units:
+            try:
+                built.append(generators.build(name, **{key: choice}))
+            except ConfigError:
+                pass
+        assert built, (key, choice)
+    for name in units:
+        with pytest.raises(ConfigError, match=f"{name}.{key}: got"):
+            generators.build(name, **{key: generators.PARAMETERS[key].choices[0] + "x"})
 
 
 @pytest.mark.parametrize("text, value", [("1", True), ("0", False), ("true", True), ("FALSE", False), ("True", True)])
