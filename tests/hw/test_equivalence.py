@@ -146,17 +146,3 @@ def test_pe_array_random_streams(pe, route, tmp_path, request):
     inputs = stimuli.random(array, np.random.default_rng(7), cycles=24)
     assert_equivalent(route, array, inputs, tmp_path)
 
-
-# ---- dse rtl -------------------------------------------------------------------------------------
-
-def test_dse_rtl_writes_verilog_vcd_and_a_bit_exact_summary(tmp_path):
-    import json
-
-    from sim.cli import main
-
-    assert main(["rtl", "pe_array", "-p", "pe=dint4xint8", "-p", "rows=2", "-p", "cols=2", "-o", str(tmp_path)]) == 0
-    summary = json.loads((tmp_path / "pe_array.json").read_text())
-    assert summary["params"] == {"pe": "dint4xint8", "rows": 2, "cols": 2}
-    assert not any(summary["golden_mismatching_cycles"].values())
-    assert "module pe_array" in (tmp_path / "pe_array.v").read_text()
-    assert (tmp_path / "pe_array.vcd").read_text().startswith("$")
