@@ -111,7 +111,7 @@ def _known(name: str, params: dict) -> dict:
 
 def parse(name: str, texts: dict[str, str]) -> dict:
     """Typed parameters from ``-p KEY=TEXT`` texts, each read as its default's type: a boolean
-    from true, false, 1 or 0 (any case), an integer in decimal, a string from its choices."""
+    from true, false, 1 or 0 (any case), an integer in decimal (at most 18 digits), a string from its choices."""
     table = _known(name, texts)
     values = {}
     for key, text in texts.items():
@@ -121,8 +121,8 @@ def parse(name: str, texts: dict[str, str]) -> dict:
                 raise ConfigError(field_message(field, text, "true, false, 1 or 0") + suggest(text.lower(), BOOLEANS))
             values[key] = BOOLEANS[text.lower()]
         elif kind is int:
-            if not re.fullmatch(r"[+-]?[0-9]+", text.strip()):
-                raise ConfigError(field_message(field, text, TYPE_WORDS[int]))
+            if not re.fullmatch(r"[+-]?[0-9]{1,18}", text.strip()):  # wider than any width or count here
+                raise ConfigError(field_message(field, text, "an integer (decimal, at most 18 digits)"))
             values[key] = int(text)
         else:
             if PARAMETERS[key].choices:
