@@ -32,6 +32,7 @@ from sim.errors import ConfigError, field_message
 
 CONTROL = ("valid", "out_valid")  # unit ports the handshake replaces
 QUEUE_LATENCY = 3  # cycles from a result's write into the queue until its slot counts as free again
+SMALLEST_QUEUE = 3  # a SyncFIFOBuffered of depth 2 refuses a write in the cycle after one into an empty FIFO
 
 
 def _delay(m: Module, value, cycles: int, name: str):
@@ -56,7 +57,10 @@ class ResultQueue(wiring.Component):
     slots are free, registered), ``w_stream`` (results; never refused, since every write was
     reserved; its ``ready`` is the FIFO's and stays high for reserved writes), ``r_stream`` (out).
     A slot is freed when its result leaves through ``r_stream``; the FIFO is a
-    ``SyncFIFOBuffered`` (registered read data, two cycles from write to read).
+    ``SyncFIFOBuffered`` (registered read data, two cycles from write to read) of at least
+    ``SMALLEST_QUEUE`` entries: one of 2 entries refuses a write in the cycle after a write into it
+    while empty (its one-entry memory is full while its output register loads), which would lose a
+    reserved result.
     """
 
     def __init__(self, layout, depth: int, per_reserve: int = 1):
@@ -110,7 +114,7 @@ class StreamUnit(wiring.Component):
         self.inputs = [n for n, mem in members.items() if mem.flow == wiring.In and n not in CONTROL]
         self.outputs = [n for n, mem in members.items() if mem.flow == wiring.Out and n not in CONTROL]
         in_fields = {n: members[n].shape for n in self.inputs} | ({"last": 1} if self.accumulates else {})
-        self.depth = _check_depth(self.latency + QUEUE_LATENCY if depth is None else depth, 1)
+        self.depth = _check_depth(self.latency + QUEUE_LATENCY if depth is None else depth, SMALLEST_QUEUE)
         self.out_layout = data.StructLayout({n: members[n].shape for n in self.outputs})
         super().__init__({"i_stream": In(stream.Signature(data.StructLayout(in_fields))),
                           "o_stream": Out(stream.Signature(self.out_layout))})
@@ -130,6 +134,19 @@ class StreamUnit(wiring.Component):
         return m
 
 
+def drain_depth(rows: int, cols: int, latency: int) -> int:
+    """Least result queue (rows) that lets ``StreamPEArray`` take a step every cycle when every sum
+    has the shortest allowed length S = max(rows, cols - 1) and ``o_stream`` is always ready.
+
+    Row r of a sum whose ``last`` step was taken in cycle t holds its slot from t + 1 until it is
+    read in cycle t + r + cols + latency + 1; at a ``last`` step, the sum j steps of S back still
+    holds the rows r >= j * S - (cols + latency + 1); the new sum needs ``rows`` more.
+    """
+    spacing, window = max(rows, cols - 1), cols + latency + 1
+    held = sum(max(0, rows - max(0, j * spacing - window)) for j in range(1, (window + rows) // spacing + 1))
+    return held + rows
+
+
 class StreamPEArray(wiring.Component):
     """An output-stationary ``PEArray`` behind two streams, with a drain path for its accumulators.
 
@@ -147,8 +164,8 @@ class StreamPEArray(wiring.Component):
     array's skew) and its result is on the PE's outputs ``latency`` cycles later, for one cycle only
     when the next sum follows at once. A snapshot register per PE of columns 0..cols-2 catches it
     then; when the result of column cols-1 appears, the row (snapshots plus that live value) is
-    written into the result queue, whose ``depth`` (default ``rows + cols + latency + 2``) rows
-    were reserved when the ``last`` step was taken.
+    written into the result queue, where its slot was reserved when the ``last`` step was taken;
+    ``depth`` rows (default ``drain_depth``, at least 3; no fewer than ``rows``).
 
     The array keeps taking steps while it drains: only a ``last`` step can be refused, when the
     queue has no room for ``rows`` more rows, or when it comes less than ``max(rows, cols - 1)``
@@ -171,8 +188,8 @@ class StreamPEArray(wiring.Component):
         in_fields = {n: 1 if n == "first" else data.ArrayLayout(members[n].shape, self._lanes(n))
                      for n in self.inputs} | {"last": 1}
         out_fields = {n: data.ArrayLayout(members[n].shape, self.cols) for n in self.outputs} | {"last": 1}
-        default = self.rows + self.cols + self.latency + 2
-        self.depth = _check_depth(default if depth is None else depth, self.rows)
+        default = max(SMALLEST_QUEUE, drain_depth(self.rows, self.cols, self.latency))
+        self.depth = _check_depth(default if depth is None else depth, max(SMALLEST_QUEUE, self.rows))
         self.out_layout = data.StructLayout(out_fields)
         super().__init__({"i_stream": In(stream.Signature(data.StructLayout(in_fields))),
                           "o_stream": Out(stream.Signature(self.out_layout))})

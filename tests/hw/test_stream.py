@@ -149,16 +149,24 @@ def test_unit_stream_matches_golden_under_back_pressure(name, gap, ready):
     assert got_rows(got, shell.outputs) == want
 
 
-@pytest.mark.parametrize("name", ["int8xint8", "mxfp4"])
-def test_unit_stream_takes_a_beat_every_cycle_when_never_stalled(name):
+def saturating_unit_run(name: str, depth: int | None):
+    """Every beat emits (the most the result queue must absorb), never a gap or a stall: (shell, cycles taken)."""
     rng = np.random.default_rng(5)
-    shell = StreamUnit(generators.build(name, **UNITS[name]))
+    shell = StreamUnit(generators.build(name, **UNITS[name]), depth)
     beats = unit_beats(shell, rng, 40)
-    for beat in beats:  # every beat emits: the most the result queue must absorb
+    for beat in beats:
         beat.update({"first": 1, "last": 1} if shell.accumulates else {})
     _, cycles, got = run_stream(shell, beats, [1] * len(beats), rng, 0.0, "always", patience=20)
-    assert cycles == list(range(len(beats)))
     assert got_rows(got, shell.outputs) == unit_expected(shell, beats)
+    return shell, cycles
+
+
+@pytest.mark.parametrize("name", ["int8xint8", "mxfp4"])
+def test_unit_default_depth_is_the_least_taking_a_beat_every_cycle(name):
+    shell, cycles = saturating_unit_run(name, None)
+    assert cycles == list(range(40))
+    _, cycles = saturating_unit_run(name, shell.depth - 1)
+    assert cycles[-1] > 40
 
 
 # ---- PE array ---------------------------------------------------------------------------------
@@ -207,13 +215,33 @@ def test_array_drain_matches_golden_under_back_pressure(pe, params, rows, cols, 
     assert got_rows(got, [*shell.outputs, "last"]) == want
 
 
-@pytest.mark.parametrize("rows, cols", [(2, 3), (3, 2), (2, 5)])
-def test_array_takes_a_step_every_cycle_for_sums_of_the_spacing(rows, cols):
+def saturating_array_run(rows: int, cols: int, depth: int | None):
+    """Sums of the shortest allowed length, never a gap or a stall: (shell, cycles taken)."""
     rng = np.random.default_rng(rows * 10 + cols)
-    shell = StreamPEArray(generators.build("pe_array", pe="int8xint8", rows=rows, cols=cols))
+    shell = StreamPEArray(generators.build("pe_array", pe="int8xint8", rows=rows, cols=cols), depth)
     beats = array_beats(shell, rng, 8 * shell.spacing, 1)
     for t, beat in enumerate(beats):
         beat.update(first=int(t % shell.spacing == 0), last=int(t % shell.spacing == shell.spacing - 1))
-    _, cycles, got = run_stream(shell, beats, [b["last"] for b in beats], rng, 0.0, "always", patience=30)
-    assert cycles == list(range(len(beats)))
+    _, cycles, got = run_stream(shell, beats, [b["last"] for b in beats], rng, 0.0, "always", patience=60)
     assert got_rows(got, [*shell.outputs, "last"]) == array_expected(shell, beats)
+    return shell, cycles
+
+
+@pytest.mark.parametrize("rows, cols", [(2, 3), (3, 2), (2, 5)])
+def test_array_default_depth_is_the_least_taking_a_step_every_cycle(rows, cols):
+    shell, cycles = saturating_array_run(rows, cols, None)
+    assert cycles == list(range(8 * shell.spacing))
+    _, cycles = saturating_array_run(rows, cols, shell.depth - 1)
+    assert cycles[-1] >= 8 * shell.spacing
+
+
+def test_smallest_queues_lose_nothing():
+    rng = np.random.default_rng(11)
+    unit = StreamUnit(generators.build("int8xint8"), depth=3)
+    beats = unit_beats(unit, rng, 40)
+    taken, _, got = run_stream(unit, beats, [b["last"] for b in beats], rng, 0.2, "long_stalls")
+    assert taken == beats and got_rows(got, unit.outputs) == unit_expected(unit, taken)
+    array = StreamPEArray(generators.build("pe_array", pe="int8xint8", rows=3, cols=2), depth=3)
+    beats = array_beats(array, rng, 30, 4)
+    taken, _, got = run_stream(array, beats, [b["last"] for b in beats], rng, 0.2, "drop_on_result")
+    assert taken == beats and got_rows(got, [*array.outputs, "last"]) == array_expected(array, taken)
