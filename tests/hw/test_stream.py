@@ -132,6 +132,13 @@ def unit_expected(shell: StreamUnit, taken: list[dict]) -> list[dict]:
             for t, beat in enumerate(taken) if beat.get("last", 1)]
 
 
+def assert_non_emitting_beats_never_wait(beats, cycles, gap):
+    """Only a beat that will emit can be refused: without producer gaps the others follow at once."""
+    if gap == 0:
+        waited = [k for k in range(1, len(beats)) if not beats[k].get("last", 1) and cycles[k] != cycles[k - 1] + 1]
+        assert not waited, f"non-emitting beats {waited[:5]} were refused"
+
+
 def got_rows(got, names) -> list[dict]:
     return [{n: (np.asarray(p[n]).tolist() if hasattr(p[n], "__len__") else int(p[n])) for n in names} for p in got]
 
@@ -142,8 +149,9 @@ def test_unit_stream_matches_golden_under_back_pressure(name, gap, ready):
     rng = np.random.default_rng(sum(map(ord, name + ready)))
     shell = StreamUnit(generators.build(name, **UNITS[name]))
     beats = unit_beats(shell, rng, 60)
-    taken, _, got = run_stream(shell, beats, [b.get("last", 1) for b in beats], rng, gap, ready)
+    taken, cycles, got = run_stream(shell, beats, [b.get("last", 1) for b in beats], rng, gap, ready)
     assert taken == beats
+    assert_non_emitting_beats_never_wait(beats, cycles, gap)
     want = unit_expected(shell, taken)
     assert len(got) == len(want), f"{len(want)} emitting beats in, {len(got)} beats out"
     assert got_rows(got, shell.outputs) == want
@@ -208,8 +216,9 @@ def test_array_drain_matches_golden_under_back_pressure(pe, params, rows, cols, 
     rng = np.random.default_rng(sum(map(ord, pe + ready)) + rows)
     shell = StreamPEArray(generators.build("pe_array", pe=pe, rows=rows, cols=cols, **params))
     beats = array_beats(shell, rng, 50, 2 * shell.spacing + 1)  # sums shorter than the spacing too
-    taken, _, got = run_stream(shell, beats, [b["last"] for b in beats], rng, gap, ready)
+    taken, cycles, got = run_stream(shell, beats, [b["last"] for b in beats], rng, gap, ready)
     assert taken == beats
+    assert_non_emitting_beats_never_wait(beats, cycles, gap)
     want = array_expected(shell, taken)
     assert len(got) == len(want), f"{len(want) // rows} sums in, {len(got)} rows out (want {len(want)})"
     assert got_rows(got, [*shell.outputs, "last"]) == want
