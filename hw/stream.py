@@ -35,13 +35,13 @@ QUEUE_LATENCY = 3  # cycles from a result's write into the queue until its slot 
 SMALLEST_QUEUE = 3  # a SyncFIFOBuffered of depth 2 refuses a write in the cycle after one into an empty FIFO
 
 
-def _delay(m: Module, value, cycles: int, name: str):
-    """``value`` registered ``cycles`` times."""
+def _taps(m: Module, value, cycles: int, name: str) -> list:
+    """``value`` registered 0, 1, .. ``cycles`` times (a shift register and its taps)."""
+    taps = [value]
     for k in range(cycles):
-        reg = Signal.like(value, name=f"{name}_{k}")
-        m.d.sync += reg.eq(value)
-        value = reg
-    return value
+        taps.append(Signal.like(value, name=f"{name}_{k + 1}"))
+        m.d.sync += taps[-1].eq(taps[-2])
+    return taps
 
 
 def _check_depth(depth: int, least: int) -> int:
@@ -128,7 +128,7 @@ class StreamUnit(wiring.Component):
         taken = i.valid & i.ready
         m.d.comb += [i.ready.eq(~emits | queue.room), queue.reserve.eq(taken & emits), unit.valid.eq(taken)]
         m.d.comb += [getattr(unit, n).eq(i.payload[n]) for n in self.inputs]
-        m.d.comb += queue.w_stream.valid.eq(_delay(m, taken & emits, self.latency, "result_due"))
+        m.d.comb += queue.w_stream.valid.eq(_taps(m, taken & emits, self.latency, "result_due")[-1])
         m.d.comb += [queue.w_stream.payload[n].eq(getattr(unit, n)) for n in self.outputs]
         wiring.connect(m, queue=queue.r_stream, shell=wiring.flipped(self.o_stream))
         return m
@@ -162,7 +162,8 @@ class StreamPEArray(wiring.Component):
 
     Drain path: the step marked ``last`` reaches PE (r, c) r + c cycles after it was taken (the
     array's skew) and its result is on the PE's outputs ``latency`` cycles later, for one cycle only
-    when the next sum follows at once. A snapshot register per PE of columns 0..cols-2 catches it
+    when the next sum follows at once; the shell counts these cycles itself (a shift register of
+    taken ``last`` steps), so it does not depend on how the array times ``done``. A snapshot register per PE of columns 0..cols-2 catches it
     then; when the result of column cols-1 appears, the row (snapshots plus that live value) is
     written into the result queue, where its slot was reserved when the ``last`` step was taken;
     ``depth`` rows (default ``drain_depth``, at least 3; no fewer than ``rows``).
@@ -214,12 +215,14 @@ class StreamPEArray(wiring.Component):
             m.d.sync += since_last.eq(since_last + 1)
         for r in range(rows):
             m.d.comb += [array.valid[r].eq(taken), array.last[r].eq(ends)]
+        # ends_after[k]: a `last` step was taken k cycles ago; PE (r, c) has its result r + c + latency cycles after
+        ends_after = _taps(m, ends, rows + cols + self.latency - 2, "ends_after")
         for n in self.inputs:
             for lane in range(self._lanes(n)):
                 m.d.comb += getattr(array, n)[lane].eq(i.payload[n] if n == "first" else i.payload[n][lane])
         w = queue.w_stream
         for r in range(rows):
-            due = [_delay(m, array.done[r * cols + c], self.latency - 1, f"result_{r}_{c}") for c in range(cols)]
+            due = [ends_after[r + c + self.latency] for c in range(cols)]
             row_done = due[-1]  # the row's last column has its result: write the row
             with m.If(row_done):
                 m.d.comb += [w.valid.eq(1), w.payload.last.eq(r == rows - 1)]

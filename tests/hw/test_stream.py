@@ -108,8 +108,25 @@ def as_columns(beats: list[dict], names) -> dict[str, np.ndarray]:
 
 # ---- MAC units --------------------------------------------------------------------------------
 
-UNITS = {"int8xint8": {}, "dint4xint8": {}, "mxfp4": {"block": 4}, "amxfp4": {"block": 4}}
+UNITS = {"int8xint8": {}, "dint4xint8": {}, "mxfp4": {"block": 4}, "amxfp4": {"block": 4},
+         "int8xint8-pipe1": {"pipeline": 1}, "amxfp4-pipe3": {"block": 4, "pipeline": 3}}
 PATTERNS = [(0.0, "always"), (0.3, "random"), (0.1, "long_stalls"), (0.0, "drop_on_result")]
+
+
+def build(name: str, **params):
+    """A generator's unit or array (``name`` may carry a ``-suffix`` naming the case); skipped while
+    this build's units lack a parameter of the case (``pipeline``)."""
+    name = name.split("-")[0]
+    pe = params.get("pe", name)
+    missing = sorted(set(params) - {"pe", "rows", "cols"} - set(generators.defaults(pe)))
+    if missing:
+        pytest.skip(f"{pe} has no parameter {', '.join(missing)} in this build")
+    return generators.build(name, **params)
+
+
+def latency(unit) -> int:
+    """Cycles from a unit's input row to its output row (the units' own attribute; 1 before pipelining)."""
+    return getattr(unit, "latency", 1)
 
 
 def unit_beats(shell: StreamUnit, rng, n: int) -> list[dict]:
@@ -122,8 +139,8 @@ def unit_beats(shell: StreamUnit, rng, n: int) -> list[dict]:
 
 def unit_expected(shell: StreamUnit, taken: list[dict]) -> list[dict]:
     """Golden outputs of the unit after each emitting beat it took (no idle cycles in between:
-    an idle cycle changes nothing), read ``latency`` rows after that beat."""
-    lag = shell.latency - 1
+    an idle cycle changes nothing), read in the row where the unit's output reflects that beat."""
+    lag = latency(shell.unit) - 1
     inputs = {n: np.concatenate([v, np.zeros((lag, *v.shape[1:]), v.dtype)])
               for n, v in as_columns(taken, shell.inputs).items()}
     inputs["valid"] = np.r_[np.ones(len(taken), np.int64), np.zeros(lag, np.int64)]
@@ -147,7 +164,7 @@ def got_rows(got, names) -> list[dict]:
 @pytest.mark.parametrize("gap, ready", PATTERNS, ids=[p[1] for p in PATTERNS])
 def test_unit_stream_matches_golden_under_back_pressure(name, gap, ready):
     rng = np.random.default_rng(sum(map(ord, name + ready)))
-    shell = StreamUnit(generators.build(name, **UNITS[name]))
+    shell = StreamUnit(build(name, **UNITS[name]))
     beats = unit_beats(shell, rng, 60)
     taken, cycles, got = run_stream(shell, beats, [b.get("last", 1) for b in beats], rng, gap, ready)
     assert taken == beats
@@ -160,7 +177,7 @@ def test_unit_stream_matches_golden_under_back_pressure(name, gap, ready):
 def saturating_unit_run(name: str, depth: int | None):
     """Every beat emits (the most the result queue must absorb), never a gap or a stall: (shell, cycles taken)."""
     rng = np.random.default_rng(5)
-    shell = StreamUnit(generators.build(name, **UNITS[name]), depth)
+    shell = StreamUnit(build(name, **UNITS[name]), depth)
     beats = unit_beats(shell, rng, 40)
     for beat in beats:
         beat.update({"first": 1, "last": 1} if shell.accumulates else {})
@@ -169,7 +186,7 @@ def saturating_unit_run(name: str, depth: int | None):
     return shell, cycles
 
 
-@pytest.mark.parametrize("name", ["int8xint8", "mxfp4"])
+@pytest.mark.parametrize("name", ["int8xint8", "mxfp4", "amxfp4-pipe3"])
 def test_unit_default_depth_is_the_least_taking_a_beat_every_cycle(name):
     shell, cycles = saturating_unit_run(name, None)
     assert cycles == list(range(40))
@@ -192,7 +209,8 @@ def array_beats(shell: StreamPEArray, rng, steps: int, longest: int) -> list[dic
 
 def array_expected(shell: StreamPEArray, taken: list[dict]) -> list[dict]:
     """Per sum, ``rows`` rows of the golden outputs of PE (r, c) fed row r's and column c's operands."""
-    pe, lag = shell.array.pes[0][0], shell.latency - 1
+    pe = shell.array.pes[0][0]
+    lag = latency(pe) - 1
     steps = as_columns(taken, [*shell.inputs, "last"])
     ends = np.flatnonzero(steps["last"])
     per_pe = {}
@@ -207,14 +225,16 @@ def array_expected(shell: StreamPEArray, taken: list[dict]) -> list[dict]:
             | {"last": int(r == shell.rows - 1)} for t in ends for r in range(shell.rows)]
 
 
-ARRAYS = [("int8xint8", {}, 2, 3), ("int4xint4", {}, 3, 2), ("mxfp4", {"block": 4}, 2, 3)]
+ARRAYS = [("int8xint8", {}, 2, 3), ("int4xint4", {}, 3, 2), ("mxfp4", {"block": 4}, 2, 3),
+          ("int8xint8", {"pipeline": 1}, 2, 3)]
 
 
-@pytest.mark.parametrize("pe, params, rows, cols", ARRAYS, ids=[f"{a[0]}-{a[2]}x{a[3]}" for a in ARRAYS])
+@pytest.mark.parametrize("pe, params, rows, cols", ARRAYS,
+                         ids=[f"{pe}-{r}x{c}" + "-pipe" * ("pipeline" in p) for pe, p, r, c in ARRAYS])
 @pytest.mark.parametrize("gap, ready", PATTERNS, ids=[p[1] for p in PATTERNS])
 def test_array_drain_matches_golden_under_back_pressure(pe, params, rows, cols, gap, ready):
     rng = np.random.default_rng(sum(map(ord, pe + ready)) + rows)
-    shell = StreamPEArray(generators.build("pe_array", pe=pe, rows=rows, cols=cols, **params))
+    shell = StreamPEArray(build("pe_array", pe=pe, rows=rows, cols=cols, **params))
     beats = array_beats(shell, rng, 50, 2 * shell.spacing + 1)  # sums shorter than the spacing too
     taken, cycles, got = run_stream(shell, beats, [b["last"] for b in beats], rng, gap, ready)
     assert taken == beats
@@ -224,10 +244,10 @@ def test_array_drain_matches_golden_under_back_pressure(pe, params, rows, cols, 
     assert got_rows(got, [*shell.outputs, "last"]) == want
 
 
-def saturating_array_run(rows: int, cols: int, depth: int | None):
+def saturating_array_run(rows: int, cols: int, params: dict, depth: int | None):
     """Sums of the shortest allowed length, never a gap or a stall: (shell, cycles taken)."""
     rng = np.random.default_rng(rows * 10 + cols)
-    shell = StreamPEArray(generators.build("pe_array", pe="int8xint8", rows=rows, cols=cols), depth)
+    shell = StreamPEArray(build("pe_array", pe="int8xint8", rows=rows, cols=cols, **params), depth)
     beats = array_beats(shell, rng, 8 * shell.spacing, 1)
     for t, beat in enumerate(beats):
         beat.update(first=int(t % shell.spacing == 0), last=int(t % shell.spacing == shell.spacing - 1))
@@ -236,11 +256,11 @@ def saturating_array_run(rows: int, cols: int, depth: int | None):
     return shell, cycles
 
 
-@pytest.mark.parametrize("rows, cols", [(2, 3), (3, 2), (2, 5)])
-def test_array_default_depth_is_the_least_taking_a_step_every_cycle(rows, cols):
-    shell, cycles = saturating_array_run(rows, cols, None)
+@pytest.mark.parametrize("rows, cols, params", [(2, 3, {}), (3, 2, {}), (2, 5, {}), (3, 2, {"pipeline": 1})])
+def test_array_default_depth_is_the_least_taking_a_step_every_cycle(rows, cols, params):
+    shell, cycles = saturating_array_run(rows, cols, params, None)
     assert cycles == list(range(8 * shell.spacing))
-    _, cycles = saturating_array_run(rows, cols, shell.depth - 1)
+    _, cycles = saturating_array_run(rows, cols, params, shell.depth - 1)
     assert cycles[-1] >= 8 * shell.spacing
 
 
