@@ -163,10 +163,12 @@ class StreamPEArray(wiring.Component):
     Drain path: the step marked ``last`` reaches PE (r, c) r + c cycles after it was taken (the
     array's skew) and its result is on the PE's outputs ``latency`` cycles later, for one cycle only
     when the next sum follows at once; the shell counts these cycles itself (a shift register of
-    taken ``last`` steps), so it does not depend on how the array times ``done``. A snapshot register per PE of columns 0..cols-2 catches it
-    then; when the result of column cols-1 appears, the row (snapshots plus that live value) is
-    written into the result queue, where its slot was reserved when the ``last`` step was taken;
-    ``depth`` rows (default ``drain_depth``, at least 3; no fewer than ``rows``).
+    taken ``last`` steps), so it does not depend on how the array times ``done``. A snapshot
+    register per PE of columns 0..cols-2 catches the result then; when the result of column cols-1
+    appears, the row (snapshots plus that live value) is written into the result queue, where its
+    slot was reserved when the ``last`` step was taken. The queue holds ``depth`` rows (default
+    ``drain_depth``, at least 3; no fewer than ``rows``); sums of at least rows + cols + latency + 1
+    steps run at full rate with ``depth = rows`` (each sum has left the queue before the next ends).
 
     The array keeps taking steps while it drains: only a ``last`` step can be refused, when the
     queue has no room for ``rows`` more rows, or when it comes less than ``max(rows, cols - 1)``
@@ -204,7 +206,7 @@ class StreamPEArray(wiring.Component):
         m.submodules.array = array
         m.submodules.queue = queue = ResultQueue(self.out_layout, self.depth, per_reserve=rows)
         i = self.i_stream
-        since_last = Signal(range(self.spacing + 1), init=self.spacing)  # steps since the last `last`, saturating
+        since_last = Signal(range(self.spacing + 1), init=self.spacing)  # cycles since the last `last`, saturating
         taken = i.valid & i.ready
         ends = taken & i.payload.last
         m.d.comb += [i.ready.eq(~i.payload.last | (queue.room & (since_last == self.spacing))),
