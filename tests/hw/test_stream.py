@@ -126,3 +126,11 @@ def test_check_reports_counts_for_a_generator():
     report = stream_sim.check(StreamPEArray(generators.build("pe_array", pe="int4xint4", rows=2, cols=2)), rng)
     assert report["beats_in"] == 64 and report["beats_out"] == report["emitting_beats_in"] > 0
     assert report["mismatching_beats"] == 0 and report["stream_rule_breaks"] == 0
+
+
+def test_check_counts_mismatching_beats(monkeypatch):
+    shell = StreamUnit(generators.build("int4xint4"))
+    golden_beats = stream_sim.expected
+    monkeypatch.setattr(stream_sim, "expected", lambda s, taken: golden_beats(s, taken)[1:])  # one beat short
+    report = stream_sim.check(shell, np.random.default_rng(4))
+    assert report["emitting_beats_in"] == report["beats_out"] - 1 and report["mismatching_beats"] > 1
