@@ -15,13 +15,14 @@ one of its 2 (with both operands asymmetric, 4) partial sums, each an adder tree
 - ``"magnitude"``: the trees add unsigned magnitudes, per partial sum one tree per product sign,
   and the sign is applied once after the tree (``pos - neg``). With both operands asymmetric, a
   partial sum's lanes all share one product sign, so it is a single unsigned tree and a negation:
-  no per-lane negation at all.
+  no per-lane negation at all, a smaller unit (AMXFP4). With a symmetric operand each partial sum
+  needs both trees, twice the adders, and the signed datapath is the smaller one (MXFP4).
 
 Per partial sum the unit then multiplies the scale mantissas into the sum (E5M2: 3-bit, E4M3:
 4-bit mantissas; E8M0: none) and adds the scale exponents.
 
-Latency (``latency = 1 + pipeline``): the terms of an input row appear ``latency`` edges after the
-edge that took it. ``pipeline`` adds registers, in this order: 1 after the lane products, 2 after
+Latency (``latency = 1 + pipeline``): the outputs in cycle t + latency reflect the input row
+presented in cycle t. ``pipeline`` adds registers, in this order: 1 after the lane products, 2 after
 the partial-sum trees, 3 inside the mantissa multiply (sum x Ma registered, then x Mw), so at most
 2 with E8M0 scales (no mantissa multiply) and 3 otherwise (``max_pipeline``). Scale codes and
 ``valid`` travel beside the data; every register resets to 0, what an all-zero input row holds.
@@ -83,7 +84,8 @@ class BlockDot(wiring.Component):
             raise ConfigError(field_message("block", block, "an integer from 1 to 256"))
         if datapath not in DATAPATHS:
             raise ConfigError(field_message("datapath", datapath, ", ".join(DATAPATHS)))
-        self.block, self.scale_format, self.fmt, self.datapath = block, scale_format, SCALE_FORMATS[scale_format], datapath
+        self.block, self.datapath = block, datapath
+        self.scale_format, self.fmt = scale_format, SCALE_FORMATS[scale_format]
         self.max_pipeline = 2 if self.fmt is None else 3
         if isinstance(pipeline, bool) or not isinstance(pipeline, int) or not 0 <= pipeline <= self.max_pipeline:
             raise ConfigError(field_message("pipeline", pipeline, f"an integer from 0 to {self.max_pipeline} with "

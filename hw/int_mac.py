@@ -4,8 +4,8 @@ Golden model: ``sim.numerics.mac.int_mac``. Ports: weight code ``w``, activation
 ``valid`` (accumulate this cycle) and ``first`` (start a new sum with this product); ``acc`` is the
 registered accumulator.
 
-Latency (``latency = 1 + pipeline``): ``acc`` reflects an input row ``latency`` edges after the
-edge that took it. ``pipeline=0``: multiplier and accumulator adder in one cycle. ``pipeline=1``
+Latency (``latency = 1 + pipeline``): ``acc`` in cycle t + latency reflects the input row
+presented in cycle t. ``pipeline=0``: multiplier and accumulator adder in one cycle. ``pipeline=1``
 registers the product (with ``valid`` and ``first`` beside it), so the multiplier and the
 accumulate are separate cycles; deeper multiplier pipelining is not offered (``MAX_PIPELINE``).
 Every pipeline register resets to 0, what an all-zero input row (``valid`` low) would hold.
@@ -63,7 +63,8 @@ class IntMAC(wiring.Component):
         prod = Signal(signed(self.product_bits))
         if self.weight_format == "dint4":
             pos, neg = self.special_codes
-            m.d.comb += prod.eq(Mux(self.w == pos, self.a, Mux(self.w == neg, -self.a, (self.w * self.a) << self.shift)))
+            ordinary = (self.w * self.a) << self.shift
+            m.d.comb += prod.eq(Mux(self.w == pos, self.a, Mux(self.w == neg, -self.a, ordinary)))
         else:
             m.d.comb += prod.eq(self.w * self.a)
         valid, first = self.valid, self.first
