@@ -164,9 +164,8 @@ class BlockDot(wiring.Component):
                                "w_sign": [self.w[i][SIGN] for i in n], "valid": self.valid,
                                "a_scale": [self.a_scale[i] for i in range(self.n_a)],
                                "w_scale": [self.w_scale[j] for j in range(self.n_w)]})
-        psums = [self._partial_sum(m, s, i, j) for i in range(self.n_a) for j in range(self.n_w)]
-        s = self._stage(m, 2, {**s, "psum": psums})
         terms = [(i, j) for i in range(self.n_a) for j in range(self.n_w)]
+        s = self._stage(m, 2, {**s, "psum": [self._partial_sum(m, s, i, j) for i, j in terms]})
         if self.pipeline >= 3:  # the mantissa multiply split in two: sum x Ma, registered, then x Mw
             a_mants = [self._scale_parts(m, s["a_scale"][i])[0] for i in range(self.n_a)]
             s = self._stage(m, 3, {**s, "psum": [s["psum"][k] * a_mants[i] for k, (i, _) in enumerate(terms)]})

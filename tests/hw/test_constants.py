@@ -3,7 +3,7 @@ model's tables (``sim.numerics``) and with the published values, written out her
 
 import numpy as np
 
-from hw import block_dot, int_mac
+from hw import block_dot, generators, int_mac
 from sim.numerics import codes, mac, minifloat
 
 # OCP Microscaling Formats (MX) v1.0, FP4 E2M1 table: magnitudes of codes 0b000..0b111
@@ -42,7 +42,7 @@ def test_rtl_constants_match_the_golden_tables_and_the_published_values():
         assert _scale_value((rtl_e5m2.ebits, rtl_e5m2.mbits, rtl_e5m2.bias), code) == value
         assert minifloat.E5M2.decode(code) == value
 
-    dint4 = int_mac.IntMAC(w_bits=4, a_bits=8, acc_bits=21, weight_format="dint4")
+    dint4 = generators.build("dint4xint8")
     assert dint4.special_codes == (codes.DINT4_POS_CODE, codes.DINT4_NEG_CODE) == DINT4_SPECIAL_CODES
 
     assert int_mac.OVERFLOW_RULES == mac.OVERFLOW_RULES
