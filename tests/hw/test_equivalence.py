@@ -160,3 +160,14 @@ def test_dse_rtl_writes_verilog_vcd_and_a_bit_exact_summary(tmp_path):
     assert not any(summary["golden_mismatching_cycles"].values())
     assert "module pe_array" in (tmp_path / "pe_array.v").read_text()
     assert (tmp_path / "pe_array.vcd").read_text().startswith("$")
+
+
+# ---- pipelined units and the magnitude datapath, from their exported Verilog ---------------------
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("name,params", [("dint4xint8", {"pipeline": 1}),
+                                         ("amxfp4", {"block": 4, "pipeline": 3, "datapath": "magnitude"}),
+                                         ("mxfp4", {"block": 4, "pipeline": 2, "datapath": "magnitude"})])
+def test_pipelined_variants_icarus(name, params, tmp_path, require_icarus):
+    component = generators.build(name, **params)
+    assert_equivalent("icarus", component, stimuli.exhaustive(component), tmp_path)
