@@ -146,3 +146,13 @@ def test_pe_array_random_streams(pe, route, tmp_path, request):
     inputs = stimuli.random(array, np.random.default_rng(7), cycles=24)
     assert_equivalent(route, array, inputs, tmp_path)
 
+
+# ---- pipelined units and the magnitude datapath, from their exported Verilog ---------------------
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("name,params", [("dint4xint8", {"pipeline": 1}),
+                                         ("amxfp4", {"block": 4, "pipeline": 3, "datapath": "magnitude"}),
+                                         ("mxfp4", {"block": 4, "pipeline": 2, "datapath": "magnitude"})])
+def test_pipelined_variants_icarus(name, params, tmp_path, require_icarus):
+    component = generators.build(name, **params)
+    assert_equivalent("icarus", component, stimuli.exhaustive(component), tmp_path)
