@@ -86,6 +86,32 @@ class Delayed(wiring.Component):
         return m
 
 
+class Qualified(wiring.Component):
+    """``unit`` with every output but ``valid`` forced to 0 in cycles where its 1-bit output ``valid`` is 0."""
+
+    def __init__(self, unit: wiring.Component, valid: str):
+        member = unit.signature.members.get(valid)
+        if member is None or member.flow != wiring.Out or member.shape != 1:
+            raise DSEError(f"valid: got {valid!r}; allowed: the name of a 1-bit output of the unit")
+        self.unit, self.valid_name = unit, valid
+        super().__init__({name: member for name, member in unit.signature.members.items()})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = self.unit
+        valid = getattr(self.unit, self.valid_name)
+        for name, member in self.signature.members.items():
+            port, inner = getattr(self, name), getattr(self.unit, name)
+            if member.flow == wiring.In:
+                m.d.comb += inner.eq(port)
+            elif name == self.valid_name:
+                m.d.comb += port.eq(inner)
+            else:
+                with m.If(valid):
+                    m.d.comb += port.eq(inner)  # else the port's reset value
+        return m
+
+
 def _read(text: str, path: Path) -> str:
     """The Yosys command reading a design text saved to ``path`` (RTLIL or Verilog by its content)."""
     path.write_text(text)
@@ -97,16 +123,21 @@ def _text(design) -> str:
     return design if isinstance(design, str) else rtlil.convert(design, name="top")
 
 
-def equivalent(gold, gate, latency_shift: int = 0, depth: int = DEFAULT_DEPTH, timeout: float = 300) -> Verdict:
+def equivalent(gold, gate, latency_shift: int = 0, depth: int = DEFAULT_DEPTH, valid: str | None = None,
+               timeout: float = 300) -> Verdict:
     """Do ``gold`` (delayed by ``latency_shift`` cycles) and ``gate`` produce equal outputs from reset?
 
-    ``gold``/``gate``: Amaranth components or RTLIL/Verilog texts with equal port names; a shift
-    needs ``gold`` as a component. ``depth``: the longest induction (and base case) tried.
+    ``gold``/``gate``: Amaranth components or RTLIL/Verilog texts with equal port names.
+    ``depth``: the longest induction (and base case) tried. ``valid``: a 1-bit output qualifying
+    the others: it is compared in every cycle, the other outputs only while it is 1 (a unit's data
+    outputs are don't-care while its pipeline fills). A shift or ``valid`` needs components.
     """
+    if (latency_shift or valid) and (isinstance(gold, str) or isinstance(gate, str)):
+        raise DSEError("latency_shift, valid: need both designs as Amaranth components, not texts")
     if latency_shift:
-        if isinstance(gold, str):
-            raise DSEError("latency_shift: needs gold as an Amaranth component, not a text")
         gold = Delayed(gold, latency_shift)
+    if valid:
+        gold, gate = Qualified(gold, valid), Qualified(gate, valid)
     with tempfile.TemporaryDirectory() as tmp:
         steps = []
         for role, design in (("gold", gold), ("gate", gate)):
