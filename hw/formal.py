@@ -13,7 +13,8 @@ proves the assertion:
 If the induction step closes for some k <= ``depth``, the designs are equal in every cycle of every
 input sequence from reset (**unbounded**). Otherwise only the base case is established for
 ``depth`` cycles (**bounded**): a deeper hidden state (a delay line longer than ``depth`` whose
-registers do not reach the outputs) keeps the induction open. A failing base case is a real
+registers do not reach the outputs) keeps the induction open. A register-free design is proven
+combinationally: its induction closes at k = 1. A failing base case is a real
 difference; the shortest such input sequence is returned as a table of inputs and both designs'
 outputs per cycle.
 
@@ -38,7 +39,6 @@ from sim.errors import DSEError
 
 PREPARE = "hierarchy -auto-top; proc; flatten; delete t:$scopeinfo; opt_clean; wreduce; opt_clean"
 DEFAULT_DEPTH = 8
-MITER_OPT = "opt -fast"
 
 
 @dataclass(frozen=True)
@@ -50,9 +50,6 @@ class Verdict:
     induction_length: int | None = None
     counterexample: str = ""
 
-    def __bool__(self) -> bool:
-        return self.equivalent
-
     def __str__(self) -> str:
         if not self.equivalent:
             return f"not equivalent: outputs differ in cycle {self.cycles} from reset\n{self.counterexample}"
@@ -61,55 +58,63 @@ class Verdict:
         return f"equivalent for the first {self.cycles} cycles from reset (bounded; induction did not close)"
 
 
-class Delayed(wiring.Component):
+class Wrapper(wiring.Component):
+    """``unit`` behind ports of its own signature: inputs pass through, ``_output`` routes each output
+    (here: straight through)."""
+
+    def __init__(self, unit: wiring.Component):
+        self.unit = unit
+        super().__init__(dict(unit.signature.members))
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = self.unit
+        for name, member in self.signature.members.items():
+            port, inner = getattr(self, name), getattr(self.unit, name)
+            if member.flow == wiring.In:
+                m.d.comb += inner.eq(port)
+            else:
+                self._output(m, name, port, inner)
+        return m
+
+    def _output(self, m, name, port, inner):
+        m.d.comb += port.eq(inner)
+
+
+class Delayed(Wrapper):
     """``unit`` with every output delayed by ``cycles`` registers (reset to the output's reset value)."""
 
     def __init__(self, unit: wiring.Component, cycles: int):
         if not isinstance(cycles, int) or cycles < 0:
             raise DSEError(f"latency_shift: got {cycles!r}; allowed: an integer >= 0")
-        self.unit, self.cycles = unit, cycles
-        super().__init__({name: member for name, member in unit.signature.members.items()})
+        self.cycles = cycles
+        super().__init__(unit)
 
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.unit = self.unit
-        for name, member in self.signature.members.items():
-            port, inner = getattr(self, name), getattr(self.unit, name)
-            if member.flow == wiring.In:
-                m.d.comb += inner.eq(port)
-                continue
-            for stage in range(self.cycles):
-                reg = Signal.like(port, name=f"{name}_delay{stage}")
-                m.d.sync += reg.eq(inner)
-                inner = reg
-            m.d.comb += port.eq(inner)
-        return m
+    def _output(self, m, name, port, inner):
+        for stage in range(self.cycles):
+            reg = Signal.like(port, name=f"{name}_delay{stage}")
+            m.d.sync += reg.eq(inner)
+            inner = reg
+        m.d.comb += port.eq(inner)
 
 
-class Qualified(wiring.Component):
-    """``unit`` with every output but ``valid`` forced to 0 in cycles where its 1-bit output ``valid`` is 0."""
+class Qualified(Wrapper):
+    """``unit`` with every output but ``valid`` at its reset value in cycles where the 1-bit output
+    ``valid`` is 0."""
 
     def __init__(self, unit: wiring.Component, valid: str):
         member = unit.signature.members.get(valid)
         if member is None or member.flow != wiring.Out or member.shape != 1:
             raise DSEError(f"valid: got {valid!r}; allowed: the name of a 1-bit output of the unit")
-        self.unit, self.valid_name = unit, valid
-        super().__init__({name: member for name, member in unit.signature.members.items()})
+        self.valid_name = valid
+        super().__init__(unit)
 
-    def elaborate(self, platform):
-        m = Module()
-        m.submodules.unit = self.unit
-        valid = getattr(self.unit, self.valid_name)
-        for name, member in self.signature.members.items():
-            port, inner = getattr(self, name), getattr(self.unit, name)
-            if member.flow == wiring.In:
-                m.d.comb += inner.eq(port)
-            elif name == self.valid_name:
+    def _output(self, m, name, port, inner):
+        if name == self.valid_name:
+            super()._output(m, name, port, inner)
+        else:
+            with m.If(getattr(self.unit, self.valid_name)):
                 m.d.comb += port.eq(inner)
-            else:
-                with m.If(valid):
-                    m.d.comb += port.eq(inner)  # else the port's reset value
-        return m
 
 
 def _read(text: str, path: Path) -> str:
@@ -146,7 +151,7 @@ def equivalent(gold, gate, latency_shift: int = 0, depth: int = DEFAULT_DEPTH, v
                       f"design -stash {role}"]
         steps += ["design -copy-from gold -as gold gold", "design -copy-from gate -as gate gate",
                   "miter -equiv -flatten -make_assert -make_outputs gold gate miter", "hierarchy -top miter",
-                  MITER_OPT,
+                  "opt -fast",
                   f"sat -prove-asserts -tempinduct -set-init-zero -maxsteps {depth} -show-ports miter"]
         (Path(tmp) / "check.ys").write_text("\n".join(steps) + "\n")
         try:
@@ -159,7 +164,7 @@ def equivalent(gold, gate, latency_shift: int = 0, depth: int = DEFAULT_DEPTH, v
 
 def _verdict(log: str, returncode: int, stderr: str, depth: int) -> Verdict:
     if "model found for base case: FAIL!" in log:
-        table = _last_table(log.split("model found for base case: FAIL!")[1])
+        table = _first_table(log.split("model found for base case: FAIL!")[1])
         last = max(int(row.split()[0]) for row in table if row.split()[0].isdigit())
         return Verdict(False, last, counterexample="\n".join(table))
     if returncode:
@@ -172,7 +177,7 @@ def _verdict(log: str, returncode: int, stderr: str, depth: int) -> Verdict:
     raise DSEError(f"formal check: no verdict in the yosys log: {log.strip()[-800:]}")
 
 
-def _last_table(text: str) -> list[str]:
+def _first_table(text: str) -> list[str]:
     """The rows of the first signal table (``Time Signal Name Dec Hex Bin``) in ``text``."""
     rows = []
     for line in text.splitlines():
@@ -184,7 +189,3 @@ def _last_table(text: str) -> list[str]:
             break
     return rows
 
-
-def combinationally_equivalent(gold, gate, timeout: float = 300) -> Verdict:
-    """Equal outputs in the first cycle after reset (for register-free designs: always equal)."""
-    return equivalent(gold, gate, depth=1, timeout=timeout)

@@ -18,7 +18,7 @@ import inspect
 import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Module, Mux, Signal
-from amaranth.lib import data, wiring
+from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from hw import export, formal, generators, icarus
@@ -105,6 +105,28 @@ def test_unreached_difference_is_only_bounded():
     verdict = formal.equivalent(wrap, saturate, depth=3)
     assert verdict.equivalent and verdict.cycles == 3, str(verdict)
     assert "bounded" in str(verdict)
+
+
+class Product(wiring.Component):
+    """Register-free ``y = a * b`` (``swapped``: ``b * a``; ``broken``: ``a + b``)."""
+
+    def __init__(self, swapped=False, broken=False):
+        self.swapped, self.broken = swapped, broken
+        super().__init__({"a": In(4), "b": In(4), "y": Out(8)})
+
+    def elaborate(self, platform):
+        m = Module()
+        x, y = (self.b, self.a) if self.swapped else (self.a, self.b)
+        m.d.comb += self.y.eq(x + y if self.broken else x * y)
+        return m
+
+
+def test_register_free_designs_are_proven_in_one_step():
+    verdict = formal.equivalent(Product(), Product(swapped=True), depth=1)
+    assert verdict.equivalent and verdict.cycles is None and verdict.induction_length == 1, str(verdict)
+    broken = formal.equivalent(Product(), Product(swapped=True, broken=True), depth=1)
+    assert_refuted(broken)
+    assert broken.cycles == 1
 
 
 # ---- (b) pipelined == unpipelined delayed by the latency difference -------------------------------
@@ -201,20 +223,12 @@ def test_magnitude_datapath_equals_signed(name):
     assert_proven(formal.equivalent(signed_, magnitude, depth=2))
 
 
-class FlippedLaneSign(wiring.Component):
+class FlippedLaneSign(formal.Wrapper):
     """A block unit whose lane 0 reads the weight's sign bit inverted: lane 0's product changes sign
     (and, with an asymmetric weight, its partial sum)."""
 
-    def __init__(self, unit):
-        self.unit = unit
-        super().__init__(dict(unit.signature.members))
-
     def elaborate(self, platform):
-        m = Module()
-        m.submodules.unit = self.unit
-        for name, member in self.signature.members.items():
-            outer, inner = getattr(self, name), getattr(self.unit, name)
-            m.d.comb += inner.eq(outer) if member.flow == wiring.In else outer.eq(inner)
+        m = super().elaborate(platform)
         m.d.comb += self.unit.w[0].eq(self.w[0] ^ 0b1000)
         return m
 
