@@ -3,14 +3,15 @@
 (a) Amaranth's RTLIL of every generator equals both Verilog texts made from it: the readable export
     (``verilog.convert``, what ``dse rtl`` writes) and the netlist Icarus co-simulates
     (``hw.icarus._verilog``). (b) A pipelined unit equals its unpipelined one delayed by the latency
-    difference. (c) BlockDot's two AMXFP4 datapaths are equal. Every kind of check is also shown
+    difference. (c) BlockDot's two datapaths (signed, magnitude) are equal. Every kind of check is also shown
     to fail: on an RTL mutant, on a miter wired with the wrong latency and on a broken lane.
 
 Sizes keep the suite's share small (``SMALL``, ``SEQUENTIAL``): block 8 (MXFP4) and 4 (AMXFP4)
 against the Verilog texts, smaller blocks where two differently built datapaths meet, a 2 x 2
 array, induction depth <= pipeline + 2 (every proof here closes at k <= 3). The generators build
 every lane with the same code, so a small block exercises each construct of a large one; the
-proofs are not proofs of block 32.
+proofs are not proofs of block 32. With E8M0 scales AMXFP4 has no mantissa multiply, so its third
+pipeline stage (the split mantissa multiply, E5M2/E4M3 only) is not covered here.
 """
 
 import inspect
