@@ -1,8 +1,8 @@
 """Formal equivalence (``hw.formal``: Yosys miter + sat, induction from reset).
 
-(a) Amaranth's RTLIL of every generator equals both Verilog texts made from it: the readable export
-    (``verilog.convert``, what ``dse rtl`` writes) and the netlist Icarus co-simulates
-    (``hw.icarus._verilog``). (b) A pipelined unit equals its unpipelined one delayed by the latency
+(a) Amaranth's RTLIL of every generator equals both Verilog texts made from it: Amaranth's own
+    ``verilog.convert`` and ``hw.export.verilog_text``, the one file ``dse rtl`` writes and Icarus
+    and Verilator co-simulate. (b) A pipelined unit equals its unpipelined one delayed by the latency
     difference. (c) BlockDot's two datapaths (signed, magnitude) are equal. Every kind of check is also shown
     to fail: on an RTL mutant, on a miter wired with the wrong latency and on a broken lane.
 
@@ -14,17 +14,14 @@ proofs are not proofs of block 32. With E8M0 scales AMXFP4 has no mantissa multi
 pipeline stage (the split mantissa multiply, E5M2/E4M3 only) is not covered here.
 """
 
-import inspect
-
 import pytest
 from amaranth.back import verilog
 from amaranth.hdl import Module, Mux, Signal
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
-from hw import export, formal, generators, icarus
+from hw import export, formal, generators
 from hw.block_dot import BlockDot
-from hw.int_mac import IntMAC
 from sim.errors import ConfigError
 from sim.models.pes import PES
 
@@ -61,7 +58,7 @@ def assert_refuted(verdict):
 
 VERILOG_TEXTS = {
     "verilog.convert": lambda c, name: verilog.convert(c, name=name, emit_src=False),
-    "icarus": lambda c, name: icarus._verilog(c),
+    "export": lambda c, name: export.verilog_text(c, name),
 }
 
 
@@ -70,13 +67,6 @@ VERILOG_TEXTS = {
 def test_verilog_equals_rtlil(name, text):
     component = small(name)
     assert_proven(formal.equivalent(component, VERILOG_TEXTS[text](component, name), depth=4))
-
-
-@pytest.mark.skipif(not hasattr(export, "verilog_text"), reason="hw.export.verilog_text not present yet")
-@pytest.mark.parametrize("name", GENERATORS)
-def test_export_verilog_text_equals_rtlil(name):
-    component = small(name)
-    assert_proven(formal.equivalent(component, export.verilog_text(component, name), depth=4))
 
 
 def test_mutated_verilog_is_caught():
@@ -94,7 +84,7 @@ def test_other_unit_is_caught():
     127 in cycle 3."""
     wrap = generators.build("int4xint4", acc_bits=8)
     saturate = generators.build("int4xint4", acc_bits=8, overflow="saturate")
-    verdict = formal.equivalent(wrap, icarus._verilog(saturate), depth=4)
+    verdict = formal.equivalent(wrap, export.verilog_text(saturate, "top"), depth=4)
     assert_refuted(verdict)
     assert verdict.cycles == 3
 
@@ -175,10 +165,6 @@ def test_broken_pipeline_stage_is_caught():
     assert_refuted(formal.equivalent(Accumulator(0), Accumulator(1, broken=True), latency_shift=1, depth=4))
 
 
-def _has(cls, parameter):
-    return parameter in inspect.signature(cls).parameters
-
-
 def pipeline_depths(name):
     """Every ``pipeline`` value the generator accepts beyond 0 (it rejects the first too deep one)."""
     depths = []
@@ -190,7 +176,6 @@ def pipeline_depths(name):
         depths.append(len(depths) + 1)
 
 
-@pytest.mark.skipif(not (_has(IntMAC, "pipeline") and _has(BlockDot, "pipeline")), reason="no pipeline parameter yet")
 @pytest.mark.parametrize("name", PES)
 def test_pipelined_unit_equals_delayed(name):
     depths = pipeline_depths(name)
@@ -217,7 +202,6 @@ def test_shift_applies_to_array_ports():
 BLOCK_UNITS = [n for n in PES if PES[n].rtl_class() is BlockDot]
 
 
-@pytest.mark.skipif(not _has(BlockDot, "datapath"), reason="BlockDot has no datapath parameter yet")
 @pytest.mark.parametrize("name", BLOCK_UNITS)
 def test_magnitude_datapath_equals_signed(name):
     signed_, magnitude = sequential(name, datapath="signed"), sequential(name, datapath="magnitude")
