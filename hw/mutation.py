@@ -150,3 +150,21 @@ def mutated_class(mutant: Mutant) -> type:
 def build(mutant: Mutant, unit: str, **params):
     """The mutant of registry PE ``unit`` with its registry parameters overridden by ``params``."""
     return mutated_class(mutant)(**{**PES[unit].rtl_params, **params})
+
+
+def verdict(mutant: Mutant, unit: str, plans=None, simulate=None) -> str:
+    """Where ``mutant`` of ``unit`` is killed ("<parameters> <stimulus>: <outputs that differ>"), or "" if it
+    survives every plan (default: ``hw.corners.plans``, those built with the mutant's ``when``), in order."""
+    from hw import corners, generators, golden, pysim
+
+    simulate = simulate or pysim.run
+    for params, stimulus in corners.plans(unit) if plans is None else plans:
+        built = {**PES[unit].rtl_params, **params}
+        if any(built.get(k) != v for k, v in mutant.when.items()):
+            continue
+        original = generators.build(unit, **params)
+        inputs = stimulus(original)
+        bad = golden.mismatches(corners.expected(original, inputs), simulate(build(mutant, unit, **params), inputs))
+        if any(bad.values()):
+            return f"{params or 'defaults'} {stimulus.__name__}: " + ", ".join(f"{k} x{v}" for k, v in bad.items() if v)
+    return ""
