@@ -17,16 +17,18 @@
 its outputs in that row are 0, and an integer sum restarts from 0). ``plans`` lists, per registry
 unit, the build parameters and stimuli the mutation and coverage checks run: for an integer unit
 both overflow rules at the default and at the narrowest accumulator, then the exhaustive vectors;
-for a block unit the corners, the exhaustive vectors, the scale pairs, and the other scale formats.
+for a block unit the corners, the exhaustive vectors, the corners and the scale pairs at a small block, and the corners at the
+other scale formats. ``plan_coverage`` merges the plans' coverage bins per unit configuration.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Callable
 
 import numpy as np
 
-from hw import generators, golden, stimuli
+from hw import coverage, generators, golden, stimuli
 from hw.coverage import scale_classes
 from hw.int_mac import IntMAC
 from sim.models.pes import PES
@@ -167,5 +169,17 @@ def plans(name: str) -> list[Plan]:
     small = 1 if not (pe.rtl_params["a_asymmetric"] or pe.rtl_params["w_asymmetric"]) else 4
     others = [{"scale_format": f} for f in ("e8m0", "e5m2", "e4m3") if pe.rtl_params["a_asymmetric"]
               and f != pe.rtl_params["scale_format"]]
-    return [({}, corners), ({}, stimuli.exhaustive), ({"block": small}, scale_pairs),
+    return [({}, corners), ({}, stimuli.exhaustive), ({"block": small}, corners), ({"block": small}, scale_pairs),
             *[(params, corners) for params in others]]
+
+
+def plan_coverage(name: str) -> dict[str, Counter]:
+    """Coverage bins of registry unit ``name`` hit by its plans, merged per unit configuration."""
+    merged: dict[str, Counter] = {}
+    for params, stimulus in plans(name):
+        unit = generators.build(name, **params)
+        inputs = stimulus(unit)
+        config = {k: v for k, v in {**PES[name].rtl_params, **params}.items() if PES[name].rtl_params.get(k) != v}
+        label = f"{name} " + (" ".join(f"{k}={v}" for k, v in config.items()) or "defaults")
+        merged.setdefault(label, Counter()).update(coverage.bins(unit, inputs, expected(unit, inputs)))
+    return merged

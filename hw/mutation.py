@@ -21,7 +21,8 @@ the reason (``equivalent``), checked by range arithmetic in the tests, instead o
 - the dINT4 product narrowed by one bit: regular codes -7..6 times INT-b shifted by k reach at most
   7 * 2^(b-1) * 2^k, one bit below ``w_bits + a_bits + k``, and the special codes give +-a;
 - the block unit's exponent narrowed by one bit: Ea + Ew - 2 lies in -256..254 for E8M0 (9 signed
-  bits, 10 are built) and in -34..26 for E5M2 / -20..8 for E4M3 (7 bits, 8 are built).
+  bits, 10 are built), in -34..26 for E5M2 (7 bits, 8 are built) and in -20..8 for E4M3 (6 bits:
+  even two fewer than built would do).
 """
 
 from __future__ import annotations
@@ -104,7 +105,7 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant("scale_mantissa_narrowed", "width", _BLOCK, "mant = Signal(f.mbits + 1)", "mant = Signal(f.mbits)",
            needs={"scale_format": "e5m2"}),
     Mutant("exp_narrowed", "width", _BLOCK, _EXP, "self.exp_bits = 9 if self.fmt is None else 7",
-           equivalent="Ea + Ew - 2 spans -256..254 (E8M0) or -34..26 (E5M2), -20..8 (E4M3): one bit fewer holds it"),
+           equivalent="Ea + Ew - 2 spans -256..254 (E8M0), -34..26 (E5M2) or -20..8 (E4M3): one bit fewer holds it"),
     Mutant("lane0_sign_inverted", "sign", _BLOCK, "p.eq(Mux(a[3] ^ w[3], -mag, mag))",
            "p.eq(Mux(a[3] ^ w[3] ^ (i == 0), -mag, mag))"),
     Mutant("e2m1_half_decoded_as_one", "decode", _BLOCK, "Mux(e == 0, man, ((man | 2) << e) >> 1)",
