@@ -141,16 +141,24 @@ def mostly(value, one_in):
     return st.integers(0, one_in - 1).map(lambda k: value if k else 1 - value)
 
 
+def accumulation_runs(w_bits, a_bits):
+    """Rows (w, a, valid, first, rst) in runs of one extreme-weighted step repeated 1 to 24 times: long enough
+    runs of large products reach the accumulator's limits; ``first`` and ``rst`` act on a run's first row."""
+    run = st.tuples(extreme_ints(-(1 << (w_bits - 1)), (1 << (w_bits - 1)) - 1),
+                    extreme_ints(-(1 << (a_bits - 1)), (1 << (a_bits - 1)) - 1),
+                    mostly(1, 8), mostly(0, 4), mostly(0, 8), st.sampled_from([1, 3, 8, 24]))
+    return st.lists(run, min_size=1, max_size=12).map(
+        lambda runs: [(w, a, valid, first * (k == 0), rst * (k == 0)) for w, a, valid, first, rst, n in runs
+                      for k in range(n)])
+
+
 @settings(max_examples=60)
 @given(data=st.data(), name=st.sampled_from(["int8xint8", "int4xint8", "int4xint4", "dint4xint8"]),
        overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 3))
 def test_extreme_accumulation_sequences(data, name, overflow, headroom):
     d = generators.defaults(name)
     product_bits = d["w_bits"] + d["a_bits"] + d.get("special_shift", 0)
-    step = st.tuples(extreme_ints(-(1 << (d["w_bits"] - 1)), (1 << (d["w_bits"] - 1)) - 1),
-                     extreme_ints(-(1 << (d["a_bits"] - 1)), (1 << (d["a_bits"] - 1)) - 1),
-                     mostly(1, 8), mostly(0, 8), mostly(0, 16))  # w, a, valid, first, rst
-    steps = data.draw(st.lists(step, min_size=1, max_size=60))
+    steps = data.draw(accumulation_runs(d["w_bits"], d["a_bits"]))
     component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom)
     inputs = {k: np.array(col, dtype=np.int64) for k, col in zip(("w", "a", "valid", "first", "rst"), zip(*steps))}
     bad = golden.mismatches(corners.expected(component, inputs), pysim.run(component, inputs))
