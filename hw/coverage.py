@@ -131,14 +131,15 @@ def bins(unit, inputs: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -
     return block_dot_bins(unit, inputs, expected)
 
 
-def report(results: dict[str, Counter]) -> str:
-    """Text report: per label, hit bins and missed bins by name, then the total."""
+def report(results: dict[str, Counter], details: bool = True) -> str:
+    """Text report: per label, the share of bins hit and the missed ones by name (``details``: every bin's
+    hit count), then the total."""
     lines, total, hit = [], 0, 0
     for label, counts in results.items():
         missed = [name for name, c in counts.items() if not c]
         total, hit = total + len(counts), hit + len(counts) - len(missed)
         lines.append(f"{label}: {len(counts) - len(missed)}/{len(counts)} bins hit"
                      + (f"; missed: {', '.join(missed)}" if missed else ""))
-        lines += [f"  {name:<48} {c:>8}" for name, c in counts.items()]
+        lines += [f"  {name:<48} {c:>8}" for name, c in counts.items()] if details else []
     lines.append(f"total: {hit}/{total} bins hit ({100 * hit / max(total, 1):.1f} %)")
     return "\n".join(lines)
