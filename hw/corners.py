@@ -101,14 +101,15 @@ def int_mac(unit: IntMAC, resets: bool = True) -> dict[str, np.ndarray]:
 
 
 def _scale_codes(fmt) -> dict[str, int]:
-    """Representative scale codes: largest mantissa, minimum / maximum exponent, and one pair per class."""
+    """Scale codes: a finite one with the largest mantissa, the minimum and maximum exponent, and exponent 1
+    (a pair of which makes the term's exponent Ea + Ew - 2 zero)."""
     codes = np.arange(256)
     mant, exp = mac.scale_parts(codes, fmt)
     finite = ~np.isin(codes, np.concatenate([c for name, c in scale_classes(fmt).items()
                                              if name in ("NaN", "infinity", "sign bit set")]))
     big = codes[(mant == mant.max()) & finite]
     return {"largest mantissa": int(big[len(big) // 2]), "exp min": int(codes[np.argmin(exp)]),
-            "exp max": int(codes[np.argmax(exp)]), "exp zero": int(codes[np.flatnonzero(exp == 1)[0]])}
+            "exp max": int(codes[np.argmax(exp)]), "exp one": int(codes[np.flatnonzero(exp == 1)[0]])}
 
 
 def block_dot(unit, resets: bool = True) -> dict[str, np.ndarray]:
@@ -129,11 +130,11 @@ def block_dot(unit, resets: bool = True) -> dict[str, np.ndarray]:
         row(7 | (signs >> 1) << 3, 7 | (signs & 1) << 3, special["largest mantissa"], special["largest mantissa"])
     for k in range(len(reps)):
         row(*mixed, [reps[(k + i) % len(reps)] for i in range(n_a)], [reps[(k + 2 + j) % len(reps)] for j in range(n_w)])
-    for name in ("exp min", "exp zero", "exp max"):
+    for name in ("exp min", "exp one", "exp max"):
         row(*mixed, special[name], special[name])
     for code in range(16):
-        row(code, 7, special["exp zero"], special["largest mantissa"])
-        row(7, code, special["largest mantissa"], special["exp zero"])
+        row(code, 7, special["exp one"], special["largest mantissa"])
+        row(7, code, special["largest mantissa"], special["exp one"])
     n = len(rows)
     out = {name: np.stack(col) for name, col in zip(("a", "w", "a_scale", "w_scale"), zip(*rows))}
     out["valid"] = (np.arange(n) % 5 != 3).astype(np.int64)
