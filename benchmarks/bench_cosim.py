@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from hw import gatesim, generators, golden, icarus, pysim, stimuli, synth, verilator
+from hw.export import verilog_text
 from timing import timed
 
 # (array size, route) -> the reference cycles/s recorded when the routes were chosen (see the docstring)
@@ -72,7 +73,7 @@ def main() -> None:
         long_inputs = stimuli.random(array, np.random.default_rng(1), opts.verilator_cycles)
         with tempfile.TemporaryDirectory() as cache:
             os.environ["DSE_VERILATOR_CACHE"] = cache  # the setup includes compiling Verilator's runtime
-            verilog, convert_s = timed(lambda: icarus._verilog(array))
+            verilog, convert_s = timed(lambda: verilog_text(array, "top"))
             measure("verilator", lambda vectors: verilator.run(array, vectors, verilog), convert_s,
                     long_inputs, golden.outputs(array, long_inputs), repeats=7)
     netlist, synth_s = timed(lambda: synth.synthesize(array))

@@ -1,7 +1,10 @@
 """Golden-model and stimulus adapters of the MAC units, named by the PE registry (``sim.models.pes``).
 
 An adapter turns per-cycle port values into a unit's golden outputs (rows follow the sampling of
-``hw.pysim.run``: row t = just after edge t) and generates its input vectors:
+``hw.pysim.run``: row t = just after edge t) and generates its input vectors. A unit of latency L
+(``unit.latency``, 1 + its pipeline registers) outputs in row t the golden value of input row
+t - L + 1; before that, the golden value of all-zero rows (its pipeline registers reset to 0).
+The golden side reads the golden formats (``sim.numerics``), never the RTL's own constant tables:
 
 - ``IntMACAdapter`` (``hw.int_mac.IntMAC``): golden ``sim.numerics.mac.int_mac``; exhaustive =
   every (w, a) code pair once, in sequences of ``SEQUENCE`` steps (``first`` at each start), so
@@ -24,14 +27,26 @@ from sim.numerics.codes import amxfp4_codes, dint4_codes, int_codes, mx_codes
 from sim.numerics.minifloat import E4M3, E5M2
 
 SEQUENCE = 16
-AMX_SCALE_MODE = {None: "pot", E5M2: "e5m2", E4M3: "e4m3"}  # BlockDot scale format -> amxfp4_codes mode
+GOLDEN_SCALE = {"e8m0": None, "e5m2": E5M2, "e4m3": E4M3}  # BlockDot scale_format -> golden format (None: E8M0)
+AMX_SCALE_MODE = {"e8m0": "pot", "e5m2": "e5m2", "e4m3": "e4m3"}  # BlockDot scale_format -> amxfp4_codes mode
+
+
+def delay(values: np.ndarray, cycles: int) -> np.ndarray:
+    """``values`` (cycles first) ``cycles`` rows late, zero rows first, same length."""
+    return np.concatenate([np.zeros((cycles, *values.shape[1:]), values.dtype), values])[:len(values)]
+
+
+def _pipelined(unit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The inputs as the unit's last stage sees them: ``latency - 1`` rows late."""
+    return {name: delay(np.asarray(v), unit.latency - 1) for name, v in inputs.items()}
 
 
 class IntMACAdapter:
     @staticmethod
     def golden(unit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs = _pipelined(unit, inputs)
         acc = mac.int_mac(inputs["w"], inputs["a"], inputs["first"].astype(bool), unit.acc_bits, unit.overflow,
-                          unit.weight_format, unit.shift or 1, valid=inputs["valid"].astype(bool))
+                          unit.weight_format, unit.shift, valid=inputs["valid"].astype(bool))
         return {"acc": acc}
 
     @staticmethod
@@ -68,8 +83,9 @@ class IntMACAdapter:
 class BlockDotAdapter:
     @staticmethod
     def golden(unit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        inputs = _pipelined(unit, inputs)
         mants, exps = mac.block_dot(inputs["a"], inputs["w"], tuple(inputs["a_scale"].T), tuple(inputs["w_scale"].T),
-                                    unit.fmt)
+                                    GOLDEN_SCALE[unit.scale_format])
         return {"mant": mants, "exp": exps, "out_valid": inputs["valid"]}
 
     @staticmethod
@@ -105,11 +121,11 @@ class BlockDotAdapter:
 def _block_codes(unit, x: np.ndarray, asymmetric: bool):
     """Element codes and scale codes of ``x`` in blocks of the unit's size (MX or AMXFP4)."""
     if not asymmetric:
-        if unit.fmt is not None:
+        if unit.scale_format != "e8m0":
             raise ConfigError("scale_format: a symmetric operand needs e8m0 scales (MX); allowed: e8m0")
         codes, scale = mx_codes(x, unit.block)
         return codes, (scale[..., 0],)
-    codes, s_pos, s_neg = amxfp4_codes(x, unit.block, AMX_SCALE_MODE[unit.fmt])
+    codes, s_pos, s_neg = amxfp4_codes(x, unit.block, AMX_SCALE_MODE[unit.scale_format])
     return codes, (s_pos[..., 0], s_neg[..., 0])
 
 

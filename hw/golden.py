@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hw.adapters import adapter
+from hw.adapters import adapter, delay
 from hw.pe_array import PEArray, _is_weight_side
 
 
@@ -29,7 +29,7 @@ def _array_outputs(array: PEArray, inputs: dict[str, np.ndarray]) -> dict[str, n
             pe_in = {}
             for name, values in inputs.items():
                 stream = values[:, c] if _is_weight_side(name) else values[:, r]
-                pe_in[name] = np.concatenate([np.zeros((lag, *stream.shape[1:]), stream.dtype), stream])[:cycles]
+                pe_in[name] = delay(stream, lag)
             for name, values in outputs(pe, pe_in).items():
                 out = result.setdefault(name, np.zeros((cycles, array.rows * array.cols, *values.shape[1:]), np.int64))
                 out[:, r * array.cols + c] = values

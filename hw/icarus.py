@@ -1,20 +1,11 @@
 """Run a component's exported Verilog in Icarus Verilog on the same vectors as ``hw.pysim``.
 
-Route: Amaranth's Verilog (builtin Yosys) + a plain testbench that reads all inputs of a cycle
-from a ``$readmemh`` file, drives them, clocks the design and writes every output in hex
-(ecosystem route D: no cocotb). The testbench supplies the `timescale Amaranth's output lacks;
-array ports are flat bit vectors, packed by ``hw.vectors``. Sampling matches ``hw.pysim.run``.
-
-The Verilog comes from the bundled Yosys with processes lowered to multiplexer cells
-(``proc -norom``) instead of Amaranth's ``verilog.convert`` (``proc -nomux``, processes kept as
-``always`` blocks): Icarus wakes an ``always`` block on any bit of every vector it part-selects, so
-the kept processes made the 8 x 8 INT8 array 45x slower (16.8 s vs 0.37 s for 1,000 cycles) with
-identical outputs. ``dse rtl`` still writes Amaranth's readable export.
-
-Gotcha: Yosys writes remaining combinational processes as ``always @*``, which Icarus first runs on
-an input change; a process whose inputs are registers that keep their initial value would then
-hold X for cycles (seen in the PE array's skew registers). They are compiled as SystemVerilog
-``always_comb``, which also runs once at time zero; nothing else changes.
+Route: the Verilog ``dse rtl`` writes (``hw.export.verilog_text``, byte for byte) + a plain
+testbench that reads all inputs of a cycle from a ``$readmemh`` file, drives them, clocks the
+design and writes every output in hex (ecosystem route D: no cocotb). The testbench supplies the
+`timescale the export lacks; array ports are flat bit vectors, packed by ``hw.vectors``. Sampling
+matches ``hw.pysim.run``. ``rst`` is 0 unless the vectors give it (``"rst"``, one bit per cycle):
+it is driven with the other inputs, before the edge.
 """
 
 from __future__ import annotations
@@ -24,9 +15,8 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-from amaranth._toolchain.yosys import find_yosys
-from amaranth.back import rtlil
 
+from hw.export import verilog_text
 from hw.vectors import pack, ports, unpack
 from sim.errors import DSEError
 
@@ -35,28 +25,20 @@ def available() -> bool:
     return shutil.which("iverilog") is not None and shutil.which("vvp") is not None
 
 
-def _verilog(component) -> str:
-    """Verilog of ``component`` with processes as multiplexers (see the module doc)."""
-    script = (f"read_rtlil <<rtlil\n{rtlil.convert(component, name='top')}\nrtlil\n"
-              "proc -norom\nmemory_collect\nopt_clean\nwrite_verilog -norename\n")
-    text = find_yosys(lambda version: version >= (0, 40)).run(["-q", "-"], script, ignore_warnings=True)
-    return text.replace("always @*", "always_comb")
-
-
-def _testbench(all_ports, cycles: int) -> str:
+def _testbench(all_ports, cycles: int, name: str) -> str:
     ins = [p for p in all_ports if p.is_input]
     outs = [p for p in all_ports if not p.is_input]
-    in_bits = sum(p.bits for p in ins)
+    in_bits = sum(p.bits for p in ins) + 1  # and rst, the top bit
     decl = [f"  reg [{p.bits - 1}:0] {p.name} = 0;" for p in ins] + [f"  wire [{p.bits - 1}:0] {p.name};" for p in outs]
     conns = ", ".join([".clk(clk)", ".rst(rst)"] + [f".{p.name}({p.name})" for p in all_ports])
-    cat_in = ", ".join(p.name for p in reversed(ins))  # first port in the low bits
+    cat_in = ", ".join(["rst"] + [p.name for p in reversed(ins)])  # first port in the low bits
     cat_out = ", ".join(p.name for p in reversed(outs))
     return f"""`timescale 1ns/1ps
 module tb;
   reg clk = 0, rst = 0;
   reg [{in_bits - 1}:0] vin [0:{cycles - 1}];
 {chr(10).join(decl)}
-  top dut({conns});
+  {name} dut({conns});
   integer t, fd;
   initial begin
     $readmemh("in.hex", vin);
@@ -74,8 +56,9 @@ endmodule
 """
 
 
-def run(component, inputs: dict[str, np.ndarray], workdir: Path) -> dict[str, np.ndarray]:
-    """Outputs of ``component``'s Verilog under Icarus for ``inputs`` (as ``hw.pysim.run``)."""
+def run(component, inputs: dict[str, np.ndarray], workdir: Path, name: str = "top") -> dict[str, np.ndarray]:
+    """Outputs of ``component``'s Verilog (top module ``name``, in ``workdir/name.v``) under Icarus for
+    ``inputs`` (as ``hw.pysim.run``, and ``rst`` if given)."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     all_ports = ports(component)
@@ -88,10 +71,12 @@ def run(component, inputs: dict[str, np.ndarray], workdir: Path) -> dict[str, np
         if p.name in inputs:
             words = [w | (v << offset) for w, v in zip(words, pack(p, inputs[p.name]))]
         offset += p.bits
+    if "rst" in inputs:
+        words = [w | (int(v) << offset) for w, v in zip(words, inputs["rst"], strict=True)]
     (workdir / "in.hex").write_text("".join(f"{w:x}\n" for w in words))
-    (workdir / "top.v").write_text(_verilog(component))
-    (workdir / "tb.v").write_text(_testbench(all_ports, cycles))
-    for cmd in (["iverilog", "-g2012", "-o", "sim.vvp", "tb.v", "top.v"], ["vvp", "-n", "sim.vvp"]):
+    (workdir / f"{name}.v").write_text(verilog_text(component, name))
+    (workdir / "tb.v").write_text(_testbench(all_ports, cycles, name))
+    for cmd in (["iverilog", "-g2012", "-o", "sim.vvp", "tb.v", f"{name}.v"], ["vvp", "-n", "sim.vvp"]):
         done = subprocess.run(cmd, cwd=workdir, capture_output=True, text=True)
         if done.returncode:
             raise DSEError(f"{cmd[0]} failed in {workdir}: {(done.stderr or done.stdout).strip()[:500]}")

@@ -9,10 +9,10 @@ t + r + c. Each PE output port becomes an array over rows * cols (index r * cols
 entries are the PE's outputs delayed by r + c cycles, exactly the PE's golden model shifted.
 
 Completion: ``last`` (one bit per row) marks a row's final step of a sum and travels with that
-row's other inputs; ``done[r * cols + c]`` is high in the cycle after it reached PE (r, c), when
-that PE's outputs hold the result of the marked step (every PE of ``hw`` registers its outputs one
-cycle after its inputs). It is what a reader of the accumulators waits for, and what makes the
-array's cycle counts observable.
+row's other inputs; ``done[r * cols + c]`` is high ``latency`` cycles after it reached PE (r, c)
+(the PE's ``latency``: 1 for a PE that registers its outputs one cycle after its inputs, more with
+pipeline registers), when that PE's outputs hold the result of the marked step. It is what a reader
+of the accumulators waits for, and what makes the array's cycle counts observable.
 """
 
 from __future__ import annotations
@@ -65,7 +65,8 @@ class PEArray(wiring.Component):
                 for name in inputs:
                     here = top[name][c] if _is_weight_side(name) else left[name][r]
                     if name == "last":
-                        m.d.sync += self.done[r * self.cols + c].eq(here)
+                        done = self._delay(m, here, pe.latency - 1, f"done_{r}_{c}_pipe")
+                        m.d.sync += self.done[r * self.cols + c].eq(done)
                     else:
                         m.d.comb += getattr(pe, name).eq(here)
                     hop = Signal.like(here, name=f"{name}_{r}_{c}")

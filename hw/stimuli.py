@@ -1,6 +1,7 @@
 """Input vectors for the generators: a MAC unit's from its adapter (``hw.adapters``), exhaustive
 over its operand codes or seeded random; a PE array's as random streams of its PE's inputs per
-row and column, followed by r + c idle cycles.
+row and column, followed by rows + cols + (PE latency - 1) idle cycles, so the last results reach
+the outputs.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ def random(component, rng: np.random.Generator, cycles: int = 64) -> dict[str, n
     if not isinstance(component, PEArray):
         return adapter(component).random(component, rng, cycles)
     pe_stream = random(component.pes[0][0], rng, cycles * max(component.rows, component.cols))
-    idle = component.rows + component.cols
+    idle = component.rows + component.cols + component.pes[0][0].latency - 1
     out = {}
     for name, values in pe_stream.items():
         lanes = component.cols if _is_weight_side(name) else component.rows

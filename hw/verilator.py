@@ -1,12 +1,15 @@
 """Run a component's Verilog in Verilator 5 on the same vectors as ``hw.pysim`` and ``hw.icarus``.
 
-Route: the Verilog ``hw.icarus`` simulates (processes as multiplexers) is compiled by Verilator
+Route: the Verilog ``dse rtl`` writes and ``hw.icarus`` simulates (``hw.export.verilog_text``,
+processes as multiplexers) is compiled by Verilator
 into a C++ model, linked with a plain C++ testbench generated for the component's ports (no
 cocotb: the testbench reads every cycle's inputs from stdin and writes every cycle's outputs to
 stdout, binary, so a run costs one process start and no Python per cycle). Per cycle it
 drives all inputs with the clock low, evaluates, raises the clock, evaluates and copies every
 output: row t holds the outputs just after the edge that consumed input row t, as in
-``hw.pysim.run``. ``rst`` is held at 0, as in both other routes.
+``hw.pysim.run``. ``rst`` is 0 unless the vectors give it (``"rst"``, one bit per cycle, the
+last column of the stimulus): it is driven with the other inputs, before the edge, as in the
+other routes.
 
 Vectors (the testbench's stdin and stdout): per cycle, every element of every input (output) port
 in signature order as the narrowest little-endian signed integer of 1, 2, 4 or 8 bytes that holds
@@ -39,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hw.icarus import _verilog
+from hw.export import verilog_text
 from hw.vectors import Port, ports
 from sim.errors import DSEError
 
@@ -96,8 +99,9 @@ def _element_bytes(port: Port) -> int:
 
 
 def _dtype(all_ports: list[Port], is_input: bool) -> np.dtype:
-    """One cycle of a vector stream: each port's elements, in signature order, packed."""
-    return np.dtype([(p.name, f"<i{_element_bytes(p)}", p.dims) for p in all_ports if p.is_input == is_input])
+    """One cycle of a vector stream: each port's elements, in signature order, packed (inputs then ``rst``)."""
+    fields = [(p.name, f"<i{_element_bytes(p)}", p.dims) for p in all_ports if p.is_input == is_input]
+    return np.dtype(fields + [("rst", "<i1")] * is_input)
 
 
 def _port_copy(p: Port) -> str:
@@ -159,6 +163,7 @@ int main() {{
     top.rst = 0;
     for (size_t t = 0; t < cycles; ++t) {{
         {indent.join(_port_copy(p) for p in all_ports if p.is_input)}
+        top.rst = *in++;
         top.clk = 0;
         top.eval();
         top.clk = 1;
@@ -245,7 +250,7 @@ def compile_model(verilog: str, all_ports: list[Port]) -> Path:
 def _pack(all_ports: list[Port], inputs: dict[str, np.ndarray], cycles: int) -> bytes:
     """The stimulus stream (missing inputs are 0)."""
     rows = np.zeros(cycles, _dtype(all_ports, True))
-    for name in rows.dtype.names:
+    for name in rows.dtype.names:  # ports, then rst
         if name in inputs:
             rows[name] = np.asarray(inputs[name]).reshape(rows[name].shape)
     return rows.tobytes()
@@ -256,7 +261,7 @@ def run(component, inputs: dict[str, np.ndarray], verilog: str | None = None) ->
     ``verilog`` replaces that Verilog (e.g. by a mutant of it), keeping the component's ports."""
     all_ports = ports(component)
     cycles = len(next(iter(inputs.values())))
-    sim = compile_model(verilog or _verilog(component), all_ports)
+    sim = compile_model(verilog or verilog_text(component, "top"), all_ports)
     with tempfile.TemporaryFile() as stimulus, tempfile.TemporaryFile() as errors:
         stimulus.write(_pack(all_ports, inputs, cycles))
         stimulus.seek(0)

@@ -21,15 +21,23 @@ EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
 
 
-def _key_values(pairs: list[str], what: str) -> dict:
-    """Parse ``key=value`` arguments; values are YAML scalars/lists (``64``, ``ws``, ``[a, b]``)."""
-    import yaml
-
+def _key_texts(pairs: list[str], what: str) -> dict[str, str]:
+    """Split ``key=value`` arguments; the values stay text."""
     out = {}
     for pair in pairs or []:
         key, sep, text = pair.partition("=")
         if not sep or not key:
             raise DSEError(field_message(what, pair, "KEY=VALUE"))
+        out[key] = text
+    return out
+
+
+def _key_values(pairs: list[str], what: str) -> dict:
+    """Parse ``key=value`` arguments; values are YAML scalars/lists (``64``, ``ws``, ``[a, b]``)."""
+    import yaml
+
+    out = {}
+    for key, text in _key_texts(pairs, what).items():
         try:
             out[key] = yaml.safe_load(text)
         except (yaml.YAMLError, ValueError):  # PyYAML raises ValueError for impossible dates (2024-13-45)
@@ -158,16 +166,24 @@ def cmd_scalesim(args) -> None:
 
 
 def cmd_rtl(args) -> None:
+    from hw import generators
     from hw.export import export
 
-    summary = export(args.generator, _key_values(args.param, "-p"), Path(args.output), args.stimulus, args.cycles,
-                     args.seed, vcd=not args.no_vcd)
-    bad = sum(summary["golden_mismatching_cycles"].values())
-    print(f"wrote {args.output}/{args.generator}.v" + ("" if args.no_vcd else f", {args.generator}.vcd")
-          + f", {args.generator}.json; {summary['cycles']} cycles, golden model: "
+    params = generators.parse(args.generator, _key_texts(args.param, "-p"))
+    summary = export(args.generator, params, Path(args.output), args.stimulus, args.cycles, args.seed,
+                     vcd=not args.no_vcd)
+    unit, bad = summary["unit"], sum(summary["golden_mismatching_cycles"].values())
+    print(f"wrote {args.output}/{unit}.v" + ("" if args.no_vcd else f", {unit}.vcd")
+          + f", {unit}.json; {summary['cycles']} cycles, golden model: "
           + ("bit-exact" if bad == 0 else f"MISMATCH {summary['golden_mismatching_cycles']}"))
     if bad:
-        raise DSEError(f"{args.generator}: RTL differs from the golden model (see {args.output}/{args.generator}.json)")
+        raise DSEError(f"{unit}: RTL differs from the golden model (see {args.output}/{unit}.json)")
+
+
+def _rtl_help() -> str:
+    from hw.generators import help_text
+
+    return help_text()
 
 
 def cmd_demo(args) -> None:
@@ -275,7 +291,13 @@ def _parallel_args(p: argparse.ArgumentParser) -> None:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that answers a misspelled subcommand or choice with "did you mean" (``sim.errors.suggest``)."""
+    """argparse that answers a misspelled subcommand or choice with "did you mean" (``sim.errors.suggest``),
+    and appends ``more_help()`` to ``--help`` if set (text computed only when asked for)."""
+
+    more_help = None
+
+    def format_help(self):
+        return super().format_help() + (self.more_help() if self.more_help else "")
 
     def _check_value(self, action, value):
         if action.choices is not None and value not in action.choices:
@@ -374,15 +396,19 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output folder")
 
     p = _command(sub, "rtl", "export a MAC/PE-array generator's Verilog and a VCD, checked against the golden model",
-                 "Elaborate one RTL generator (a PE of the registry, or pe_array), write its Verilog, simulate it on\n"
-                 "a stimulus into a VCD, and compare every cycle with the golden model (NAME.json holds the\n"
-                 "summary). Exits with status 2 if the RTL and the golden model differ.",
+                 "Elaborate one RTL generator (a PE of the registry, or pe_array), write its Verilog (the netlist\n"
+                 "the Icarus tests run), simulate it on a stimulus into a VCD, and compare every cycle with the\n"
+                 "golden model (UNIT.json holds the summary). Files are named after the unit: the generator and\n"
+                 "its non-default parameters. Exits with status 2 if the RTL and the golden model differ.",
                  "  dse rtl int8xint8 -o rtl/\n"
+                 "  dse rtl int8xint8 -p acc_bits=20 -p overflow=saturate -o rtl/   # int8xint8_acc20_saturate.v\n"
                  "  dse rtl dint4xint8 -p acc_bits=24 --stimulus exhaustive -o rtl/\n"
                  "  dse rtl pe_array -p pe=int4xint4 -p rows=2 -p cols=2 --cycles 32 --seed 3 --no-vcd -o rtl/", cmd_rtl)
+    p.more_help = _rtl_help
     p.add_argument("generator", help="a PE of the registry (`dse list`: int8xint8, dint4xint8, mxfp4, ...) or pe_array")
     p.add_argument("-p", "--param", action="append", metavar="KEY=VALUE",
-                   help="generator parameter, e.g. -p acc_bits=32 -p overflow=saturate, -p pe=amxfp4 -p rows=8")
+                   help="generator parameter (listed below), e.g. -p acc_bits=32 -p overflow=saturate, "
+                        "-p pe=amxfp4 -p rows=8")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("--stimulus", default="random", help="random (default) or exhaustive (single MAC units)")
     p.add_argument("--cycles", type=int, default=64, help="random stimulus length (default 64)")

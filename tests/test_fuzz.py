@@ -20,7 +20,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -281,12 +280,10 @@ VALID_WORDS = {"int", "dint4", "wrap", "saturate", "e8m0", "e5m2", "e4m3", "int8
 
 
 def _invalid_everywhere(text: str) -> bool:
-    """True unless ``text`` reads (as ``-p`` reads it: YAML) as an integer, a bool or a valid name."""
-    try:
-        value = yaml.safe_load(text)
-    except (yaml.YAMLError, ValueError):
-        return True
-    return not isinstance(value, (int, bool)) and not (isinstance(value, str) and value in VALID_WORDS)
+    """True unless ``text`` reads (as ``dse rtl -p`` reads it: ``hw.generators.parse``) as a decimal
+    integer, a boolean word or a valid name."""
+    return not re.fullmatch(r"\s*[+-]?[0-9]+\s*", text) and text.lower() not in ("true", "false") \
+        and text not in VALID_WORDS
 
 
 RTL_VALUES = st.one_of(

@@ -125,18 +125,23 @@ _BLOCK_ADAPTER = "hw.adapters:BlockDotAdapter"
 # Integer accumulators: 16 + log2(256) bits for INT8 products, the same 8 bits of headroom over the
 # product for the others (dINT4's +-1/2 codes add one fraction bit).
 for _pe in (
-    PE("int8xint8", "int8", "int8", _INT, dict(w_bits=8, a_bits=8, acc_bits=24, overflow="wrap", weight_format="int"),
+    PE("int8xint8", "int8", "int8", _INT, dict(w_bits=8, a_bits=8, acc_bits=24, overflow="wrap",
+                                               weight_format="int", pipeline=0),
        _INT_ADAPTER, weight_also=("int4",), act_also=("int4",), marker="o"),
-    PE("int4xint8", "int4", "int8", _INT, dict(w_bits=4, a_bits=8, acc_bits=20, overflow="wrap", weight_format="int"),
+    PE("int4xint8", "int4", "int8", _INT, dict(w_bits=4, a_bits=8, acc_bits=20, overflow="wrap",
+                                               weight_format="int", pipeline=0),
        _INT_ADAPTER, act_also=("int4",), marker="s"),
-    PE("int4xint4", "int4", "int4", _INT, dict(w_bits=4, a_bits=4, acc_bits=16, overflow="wrap", weight_format="int"),
+    PE("int4xint4", "int4", "int4", _INT, dict(w_bits=4, a_bits=4, acc_bits=16, overflow="wrap",
+                                               weight_format="int", pipeline=0),
        _INT_ADAPTER, marker="v"),
     PE("dint4xint8", "dint4", "int8", _INT, dict(w_bits=4, a_bits=8, acc_bits=21, overflow="wrap",
-                                                 weight_format="dint4", special_shift=1),
+                                                 weight_format="dint4", special_shift=1, pipeline=0),
        _INT_ADAPTER, act_also=("int4",), marker="D"),
-    PE("mxfp4", "mxfp4", "mxfp4", _BLOCK, dict(block=32, scale_format="e8m0", a_asymmetric=False, w_asymmetric=False),
+    PE("mxfp4", "mxfp4", "mxfp4", _BLOCK, dict(block=32, scale_format="e8m0", a_asymmetric=False, w_asymmetric=False,
+                                               pipeline=0, datapath="signed"),
        _BLOCK_ADAPTER, block_terms=1, marker="^"),
-    PE("amxfp4", "amxfp4", "amxfp4", _BLOCK, dict(block=32, scale_format="e5m2", a_asymmetric=True, w_asymmetric=True),
+    PE("amxfp4", "amxfp4", "amxfp4", _BLOCK, dict(block=32, scale_format="e5m2", a_asymmetric=True, w_asymmetric=True,
+                                                  pipeline=0, datapath="signed"),
        _BLOCK_ADAPTER, block_terms=4, marker="*"),
 ):
     register_pe(_pe)

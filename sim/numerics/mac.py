@@ -38,8 +38,8 @@ E2M1_HALF_UNITS = (2 * E2M1.code_table[:8]).astype(np.int64)  # |E2M1 value| * 2
 
 def wrap(x: np.ndarray, bits: int) -> np.ndarray:
     """Two's-complement value of the low ``bits`` bits of ``x``."""
-    half = 1 << (bits - 1)
-    return ((np.asarray(x, dtype=np.int64) + half) & ((1 << bits) - 1)) - half
+    unused = 64 - bits  # shifted out, then sign-extended back: exact for every width up to 64
+    return (np.asarray(x, dtype=np.int64) << unused) >> unused
 
 
 def product(w: np.ndarray, a: np.ndarray, weight_format: str = "int", special_shift: int = 1) -> np.ndarray:
@@ -64,10 +64,14 @@ def int_mac(w: np.ndarray, a: np.ndarray, first: np.ndarray, acc_bits: int, over
     lo, hi = -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
     acc = np.zeros(p.shape[:-1], dtype=np.int64)
     out = np.empty_like(p)
-    for t in range(p.shape[-1]):
-        s = np.where(first[..., t], 0, acc) + p[..., t]
-        acc = np.where(valid[..., t], wrap(s, acc_bits) if overflow == "wrap" else np.clip(s, lo, hi), acc)
-        out[..., t] = acc
+    with np.errstate(over="ignore"):  # a 64-bit sum may wrap in int64; its low bits stay exact
+        for t in range(p.shape[-1]):
+            base, pt = np.where(first[..., t], 0, acc), p[..., t]
+            s = base + pt
+            if overflow == "saturate":  # compared without forming the (possibly wrapped) sum
+                s = np.where(base > hi - np.maximum(pt, 0), hi, np.where(base < lo - np.minimum(pt, 0), lo, s))
+            acc = np.where(valid[..., t], wrap(s, acc_bits), acc)
+            out[..., t] = acc
     return out
 
 

@@ -147,16 +147,12 @@ def test_pe_array_random_streams(pe, route, tmp_path, request):
     assert_equivalent(route, array, inputs, tmp_path)
 
 
-# ---- dse rtl -------------------------------------------------------------------------------------
+# ---- pipelined units and the magnitude datapath, from their exported Verilog ---------------------
 
-def test_dse_rtl_writes_verilog_vcd_and_a_bit_exact_summary(tmp_path):
-    import json
-
-    from sim.cli import main
-
-    assert main(["rtl", "pe_array", "-p", "pe=dint4xint8", "-p", "rows=2", "-p", "cols=2", "-o", str(tmp_path)]) == 0
-    summary = json.loads((tmp_path / "pe_array.json").read_text())
-    assert summary["params"] == {"pe": "dint4xint8", "rows": 2, "cols": 2}
-    assert not any(summary["golden_mismatching_cycles"].values())
-    assert "module pe_array" in (tmp_path / "pe_array.v").read_text()
-    assert (tmp_path / "pe_array.vcd").read_text().startswith("$")
+@pytest.mark.cosim
+@pytest.mark.parametrize("name,params", [("dint4xint8", {"pipeline": 1}),
+                                         ("amxfp4", {"block": 4, "pipeline": 3, "datapath": "magnitude"}),
+                                         ("mxfp4", {"block": 4, "pipeline": 2, "datapath": "magnitude"})])
+def test_pipelined_variants_icarus(name, params, tmp_path, require_icarus):
+    component = generators.build(name, **params)
+    assert_equivalent("icarus", component, stimuli.exhaustive(component), tmp_path)

@@ -84,13 +84,14 @@ def test_scale_parts_and_e2m1_units_match_decode():
 
 
 @given(st.lists(st.tuples(st.integers(-8, 7), st.integers(-128, 127), st.booleans()), min_size=1, max_size=64),
-       st.integers(8, 20), st.sampled_from(["wrap", "saturate"]), st.sampled_from(["int", "dint4"]))
-def test_int_mac_equals_exact_sequential_arithmetic(seq, acc_bits, overflow, weight_format):
+       st.integers(8, 20) | st.sampled_from([63, 64]), st.sampled_from(["wrap", "saturate"]),
+       st.sampled_from(["int", "dint4"]), st.sampled_from([0, 1, 52]))
+def test_int_mac_equals_exact_sequential_arithmetic(seq, acc_bits, overflow, weight_format, shift):
     w, a, first = (np.array(col) for col in zip(*seq))
-    got = int_mac(w[None], a[None], first[None], acc_bits, overflow, weight_format)[0]
+    got = int_mac(w[None], a[None], first[None], acc_bits, overflow, weight_format, shift)[0]
     acc, lo, hi = 0, -(1 << (acc_bits - 1)), (1 << (acc_bits - 1)) - 1
     for t, (wi, ai, fi) in enumerate(seq):
-        value = float(dint4_decode(wi)) * 2 if weight_format == "dint4" else wi  # dINT4 in half units
+        value = float(dint4_decode(wi, shift)) * 2 ** shift if weight_format == "dint4" else wi  # in units of 2^-k
         acc = (0 if fi else acc) + int(value * ai)
         acc = ((acc - lo) % (1 << acc_bits)) + lo if overflow == "wrap" else min(max(acc, lo), hi)
         assert got[t] == acc

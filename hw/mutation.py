@@ -1,0 +1,171 @@
+"""Mutation testing of the RTL generators: a catalogue of source-level faults and the harness that builds them.
+
+A mutant is one edit of a generator's Python source: an exact ``find`` snippet (it must occur
+exactly once, else the catalogue has drifted from the source and ``mutated_class`` says so) and its
+``replace``ment. The harness compiles the edited source into a fresh module object and takes the
+class from it, so nothing on disk or in ``sys.modules`` changes; the mutant is built with the same
+parameters as the original unit and simulated on the same vectors. It is *killed* when an output
+differs from the golden model in some cycle.
+
+The kinds are the faults a verification engineer would try on these units: off-by-one saturation,
+a dropped guard bit, an operand width narrowed by one bit, a sign inverted in one lane, a wrong
+E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``, and a reset that
+is ignored. A kind that a unit does not have (saturation in the block unit, partial sums in the
+integer MAC) has no entry for it.
+
+*Equivalent* mutants change the netlist but no output for any input; the catalogue keeps them with
+the reason (``equivalent``), checked by range arithmetic in the tests, instead of a kill:
+
+- the guard bit under ``overflow="wrap"``: the ``acc_bits + 1``-bit sum is truncated to
+  ``acc_bits`` anyway, and the low ``acc_bits`` bits of a sum do not depend on the bit above them;
+- the dINT4 product narrowed by one bit: regular codes -7..6 times INT-b shifted by k reach at most
+  7 * 2^(b-1) * 2^k, one bit below ``w_bits + a_bits + k``, and the special codes give +-a;
+- the block unit's exponent narrowed by one bit: Ea + Ew - 2 lies in -256..254 for E8M0 (9 signed
+  bits, 10 are built), in -34..26 for E5M2 (7 bits, 8 are built) and in -20..8 for E4M3 (6 bits:
+  even two fewer than built would do).
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from sim.models.pes import PES
+
+KINDS = ("saturation", "guard_bit", "width", "sign", "decode", "partial_sum", "valid", "reset")
+
+# Replaces ``return m`` at the end of ``elaborate``: the unit's registers move to a clock domain
+# that has the same clock and no reset.
+_RESET_IGNORED = '''        from amaranth.hdl import ClockDomain, ClockSignal, DomainRenamer
+        top = Module()
+        top.domains.unreset = ClockDomain(reset_less=True)
+        top.d.comb += ClockSignal("unreset").eq(ClockSignal("sync"))
+        top.submodules.core = DomainRenamer("unreset")(m)
+        return top
+'''
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One source edit of the class ``rtl`` ("module:Class", as in the PE registry)."""
+
+    name: str
+    kind: str
+    rtl: str
+    find: str
+    replace: str
+    needs: Mapping = field(default_factory=dict)  # registry parameters a unit must have for the edit to apply
+    when: Mapping = field(default_factory=dict)  # parameters the unit is built with (e.g. a saturating accumulator)
+    equivalent: str = ""  # why no input can tell it from the original; empty: it must be killed
+
+    def applies_to(self, unit: str) -> bool:
+        pe = PES[unit]
+        return pe.rtl == self.rtl and all(pe.rtl_params.get(k) == v for k, v in self.needs.items())
+
+
+_MAC, _BLOCK = "hw.int_mac:IntMAC", "hw.block_dot:BlockDot"
+_SAT, _WRAP = {"overflow": "saturate"}, {"overflow": "wrap"}
+_INT_W, _DINT4 = {"weight_format": "int"}, {"weight_format": "dint4"}
+_HI = "hi, lo = (1 << (self.acc_bits - 1)) - 1, -(1 << (self.acc_bits - 1))"
+_GUARD = "total = Signal(signed(self.acc_bits + 1))"
+_PROD = "prod = Signal(signed(self.product_bits))"
+_EXP = "self.exp_bits = 10 if self.fmt is None else 8"
+
+CATALOGUE: tuple[Mutant, ...] = (
+    # ---- IntMAC ----
+    Mutant("saturate_hi_minus_1", "saturation", _MAC, _HI, _HI.replace(") - 1,", ") - 2,"), when=_SAT),
+    Mutant("saturate_lo_plus_1", "saturation", _MAC, _HI, _HI + " + 1", when=_SAT),
+    Mutant("guard_bit_dropped", "guard_bit", _MAC, _GUARD, "total = Signal(signed(self.acc_bits))", when=_SAT),
+    Mutant("guard_bit_dropped_wrap", "guard_bit", _MAC, _GUARD, "total = Signal(signed(self.acc_bits))", when=_WRAP,
+           equivalent="wrap truncates the sum to acc_bits; the low bits do not depend on the guard bit"),
+    Mutant("product_narrowed", "width", _MAC, _PROD, "prod = Signal(signed(self.product_bits - 1))", needs=_INT_W),
+    Mutant("product_narrowed_dint4", "width", _MAC, _PROD, "prod = Signal(signed(self.product_bits - 1))",
+           needs=_DINT4, equivalent="|(w * a) << k| <= 7 * 2^(a_bits - 1) * 2^k for codes -7..6 fits one bit less"),
+    Mutant("acc_narrowed", "width", _MAC, '"acc": Out(signed(acc_bits))', '"acc": Out(signed(acc_bits - 1))'),
+    Mutant("product_sign_inverted", "sign", _MAC, "m.d.comb += prod.eq(self.w * self.a)",
+           "m.d.comb += prod.eq(-(self.w * self.a))", needs=_INT_W),
+    Mutant("dint4_multiplier_sign_inverted", "sign", _MAC, "(self.w * self.a) << self.shift",
+           "(-(self.w * self.a)) << self.shift", needs=_DINT4),
+    Mutant("dint4_negative_code_sign_inverted", "sign", _MAC, "Mux(self.w == DINT4_NEG_CODE, -self.a,",
+           "Mux(self.w == DINT4_NEG_CODE, self.a,", needs=_DINT4),
+    Mutant("valid_stuck_1", "valid", _MAC, "with m.If(self.valid):", "with m.If(1):"),
+    Mutant("valid_stuck_0", "valid", _MAC, "with m.If(self.valid):", "with m.If(0):"),
+    Mutant("reset_ignored", "reset", _MAC, "        return m\n", _RESET_IGNORED),
+    # ---- BlockDot ----
+    Mutant("lane_product_narrowed", "width", _BLOCK, 'p = Signal(signed(9), name=f"p{i}")',
+           'p = Signal(signed(8), name=f"p{i}")'),
+    Mutant("magnitude_narrowed", "width", _BLOCK, "mag = Signal(4)", "mag = Signal(3)"),
+    Mutant("psum_narrowed", "width", _BLOCK, "self.psum_bits = _bits(block * max_elem ** 2)",
+           "self.psum_bits = _bits(block * max_elem ** 2) - 1"),
+    Mutant("mant_narrowed", "width", _BLOCK, "self.mant_bits = _bits(block * max_elem ** 2 * max_mant ** 2)",
+           "self.mant_bits = _bits(block * max_elem ** 2 * max_mant ** 2) - 1"),
+    Mutant("scale_mantissa_narrowed", "width", _BLOCK, "mant = Signal(f.mbits + 1)", "mant = Signal(f.mbits)",
+           needs={"scale_format": "e5m2"}),
+    Mutant("exp_narrowed", "width", _BLOCK, _EXP, "self.exp_bits = 9 if self.fmt is None else 7",
+           equivalent="Ea + Ew - 2 spans -256..254 (E8M0), -34..26 (E5M2) or -20..8 (E4M3): one bit fewer holds it"),
+    Mutant("lane0_sign_inverted", "sign", _BLOCK, "p.eq(Mux(a[3] ^ w[3], -mag, mag))",
+           "p.eq(Mux(a[3] ^ w[3] ^ (i == 0), -mag, mag))"),
+    Mutant("e2m1_half_decoded_as_one", "decode", _BLOCK, "Mux(e == 0, man, ((man | 2) << e) >> 1)",
+           "Mux(e == 0, man << 1, ((man | 2) << e) >> 1)"),
+    Mutant("psum_a_sides_swapped", "partial_sum", _BLOCK, "sel = sel & (a_side[lane] == i)",
+           "sel = sel & (a_side[lane] != i)", needs={"a_asymmetric": True}),
+    Mutant("psum_w_sides_swapped", "partial_sum", _BLOCK, "sel = sel & (w_side[lane] == j)",
+           "sel = sel & (w_side[lane] != j)", needs={"w_asymmetric": True}),
+    Mutant("out_valid_stuck_1", "valid", _BLOCK, "m.d.sync += self.out_valid.eq(self.valid)",
+           "m.d.sync += self.out_valid.eq(1)"),
+    Mutant("out_valid_stuck_0", "valid", _BLOCK, "m.d.sync += self.out_valid.eq(self.valid)",
+           "m.d.sync += self.out_valid.eq(0)"),
+    Mutant("reset_ignored", "reset", _BLOCK, "        return m\n", _RESET_IGNORED),
+)
+
+
+def mutants(unit: str) -> list[Mutant]:
+    """The catalogue entries that apply to the registry PE ``unit``."""
+    return [m for m in CATALOGUE if m.applies_to(unit)]
+
+
+def mutated_source(mutant: Mutant) -> tuple[str, str]:
+    """(path, edited source) of the mutant's module; the snippet must occur exactly once."""
+    module = importlib.import_module(mutant.rtl.split(":")[0])
+    path = module.__file__
+    source = Path(path).read_text()
+    count = source.count(mutant.find)
+    if count != 1:
+        raise LookupError(f"mutant {mutant.name}: snippet {mutant.find!r} occurs {count} times in {path}; allowed: once")
+    return path, source.replace(mutant.find, mutant.replace)
+
+
+def mutated_class(mutant: Mutant) -> type:
+    """The mutant's class, compiled from the edited source into a fresh module object."""
+    module_name, cls = mutant.rtl.split(":")
+    path, source = mutated_source(mutant)
+    module = types.ModuleType(f"{module_name}__{mutant.name}")
+    module.__file__ = path
+    exec(compile(source, path, "exec"), module.__dict__)  # noqa: S102  (our own generator source, edited)
+    return getattr(module, cls)
+
+
+def build(mutant: Mutant, unit: str, **params):
+    """The mutant of registry PE ``unit`` with its registry parameters overridden by ``params``."""
+    return mutated_class(mutant)(**{**PES[unit].rtl_params, **params})
+
+
+def verdict(mutant: Mutant, unit: str, plans=None, simulate=None) -> str:
+    """Where ``mutant`` of ``unit`` is killed ("<parameters> <stimulus>: <outputs that differ>"), or "" if it
+    survives every plan (default: ``hw.corners.plans``, those built with the mutant's ``when``), in order."""
+    from hw import corners, generators, golden, pysim
+
+    simulate = simulate or pysim.run
+    for params, stimulus in corners.plans(unit) if plans is None else plans:
+        built = {**PES[unit].rtl_params, **params}
+        if any(built.get(k) != v for k, v in mutant.when.items()):
+            continue
+        original = generators.build(unit, **params)
+        inputs = stimulus(original)
+        bad = golden.mismatches(corners.expected(original, inputs), simulate(build(mutant, unit, **params), inputs))
+        if any(bad.values()):
+            return f"{params or 'defaults'} {stimulus.__name__}: " + ", ".join(f"{k} x{v}" for k, v in bad.items() if v)
+    return ""
