@@ -42,5 +42,5 @@ def test_magnitude_datapath_full_block_extremes(a_asym, w_asym):
 
 
 def test_unknown_datapath_is_one_line():
-    with pytest.raises(ConfigError, match=r"^datapath: got 'sign'; allowed: signed, magnitude$"):
+    with pytest.raises(ConfigError, match=r"^amxfp4\.datapath: got 'sign'; allowed: signed, magnitude$"):
         generators.build("amxfp4", datapath="sign")

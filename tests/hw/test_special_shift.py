@@ -52,5 +52,5 @@ def test_widest_shift_builds_and_is_bit_exact_at_64_bits(overflow):
 def test_shift_out_of_range_is_one_line(shift):
     with pytest.raises(ConfigError) as error:
         generators.build("dint4xint8", special_shift=shift, acc_bits=64)
-    assert str(error.value) == (f"special_shift: got {shift}; allowed: an integer from 0 to {WIDEST} "
+    assert str(error.value) == (f"dint4xint8.special_shift: got {shift}; allowed: an integer from 0 to {WIDEST} "
                                 "(the shifted product fits 64 bits)")
