@@ -116,9 +116,8 @@ def test_rtl_macs_yaml_is_what_the_method_reproduces():
     implemented = ("cell_um2", "asic_fmax_mhz", "fpga_fmax_mhz", "fpga_luts", "fpga_ffs")
     gates = ({f"rtl_mac_{u}_{k}" for u in PES for k in ("um2", "pj")}
              | {f"rtl_mac_{u}_{k}" for u in ints for k in ("acc_bits", "acc_um2_per_bit", "acc_pj_per_bit")})
-    defaults = {f"rtl_mac_{u}_{k}" for u in PES for k in implemented}
     variants = re.compile(rf"rtl_mac_({'|'.join(PES)})(_p\d+)?(_signed|_magnitude)?_({'|'.join(implemented)})")
-    assert gates | defaults <= set(entries)
+    assert gates <= set(entries)
     assert all(variants.fullmatch(key) for key in set(entries) - gates)
     assert entries["rtl_mac_dint4xint8_acc_bits"]["value"] == row["acc_bits"] == 21
     wide = ppa.characterize("dint4xint8", {"acc_bits": 29})
