@@ -2,6 +2,8 @@
 independent check of the RTL), areas order as the datapaths do, and sim/tech/rtl_macs.yaml is what
 the method reproduces."""
 
+import re
+
 import numpy as np
 import pytest
 import yaml
@@ -111,9 +113,28 @@ def test_rtl_macs_yaml_is_what_the_method_reproduces():
     assert entries["rtl_mac_dint4xint8_um2"]["value"] == pytest.approx(row["area_um2_per_mac"], abs=1e-3)
     assert entries["rtl_mac_dint4xint8_pj"]["value"] == pytest.approx(row["energy_pj_per_mac"], abs=1e-5)
     ints = [name for name, pe in PES.items() if not pe.is_block]
-    assert set(entries) == ({f"rtl_mac_{u}_{k}" for u in PES for k in ("um2", "pj")}
-                            | {f"rtl_mac_{u}_{k}" for u in ints for k in ("acc_bits", "acc_um2_per_bit", "acc_pj_per_bit")})
+    implemented = ("cell_um2", "asic_fmax_mhz", "fpga_fmax_mhz", "fpga_luts", "fpga_ffs")
+    gates = ({f"rtl_mac_{u}_{k}" for u in PES for k in ("um2", "pj")}
+             | {f"rtl_mac_{u}_{k}" for u in ints for k in ("acc_bits", "acc_um2_per_bit", "acc_pj_per_bit")})
+    variants = re.compile(rf"rtl_mac_({'|'.join(PES)})(_p\d+)?(_signed|_magnitude)?_({'|'.join(implemented)})")
+    assert gates <= set(entries)
+    assert all(variants.fullmatch(key) for key in set(entries) - gates)
     assert entries["rtl_mac_dint4xint8_acc_bits"]["value"] == row["acc_bits"] == 21
     wide = ppa.characterize("dint4xint8", {"acc_bits": 29})
     assert entries["rtl_mac_dint4xint8_acc_um2_per_bit"]["value"] == pytest.approx(
         (wide["area_um2_per_mac"] - row["area_um2_per_mac"]) / 8, abs=1e-5)
+
+
+def test_int4xint4_on_nangate45_cells():
+    """Checkable by hand: the only register is the 16-bit accumulator (16 DFF_X1), the area is the
+    sum of the Liberty areas of the cells used (read here from the .lib itself), and the worst path
+    ends at that register within the analysed clock period."""
+    from hw import implement
+
+    result = implement.asic(generators.build("int4xint4"))
+    lib = implement.liberty_path().read_text()
+    areas = {name: float(area) for name, area in re.findall(r"\bcell \((\w+)\) \{.*?\sarea\s*:\s*([\d.]+)", lib, re.S)}
+    assert result["cells"].get("DFF_X1") == result["flops"] == 16
+    assert result["cell_area_um2"] == pytest.approx(sum(n * areas[c] for c, n in result["cells"].items()), rel=1e-9)
+    assert result["critical_path"].endswith("(rising edge-triggered flip-flop clocked by clk)")
+    assert 0 < result["min_period_ns"] < implement.STA_PERIOD_NS
