@@ -22,7 +22,7 @@ those rows are the golden terms of all-zero codes, not 0: scale code 0 gives the
 agrees) rather than comparing data only while ``out_valid``, so a pipeline register that ignores
 the reset is caught too. ``plans`` lists, per registry unit, the build parameters and stimuli the
 mutation and coverage checks run: for an integer unit both overflow rules at the default and at
-the narrowest accumulator, the narrowest saturating one pipelined, then the exhaustive vectors;
+the narrowest accumulator, the default saturating one pipelined, then the exhaustive vectors;
 for a block unit the corners, the corners at a small block pipelined once and, with the magnitude
 datapath, as deep as allowed, the exhaustive vectors, the corners and the scale pairs at a small
 block, and the corners at the other scale formats. ``plan_coverage`` merges the plans' coverage
@@ -184,7 +184,7 @@ def plans(name: str) -> list[Plan]:
     pe = PES[name]
     if not pe.is_block:
         narrowest = generators.build(name).product_bits
-        piped = ({"overflow": "saturate", "acc_bits": narrowest, "pipeline": 1}, corners)
+        piped = ({"overflow": "saturate", "pipeline": 1}, corners)
         return [*[({"overflow": rule, "acc_bits": bits}, corners) for rule in ("saturate", "wrap")
                   for bits in (pe.rtl_params["acc_bits"], narrowest)], piped, ({}, stimuli.exhaustive)]
     small = 1 if not (pe.rtl_params["a_asymmetric"] or pe.rtl_params["w_asymmetric"]) else 4

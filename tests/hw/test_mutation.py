@@ -152,12 +152,12 @@ def accumulation_runs(w_bits, a_bits):
 
 @settings(max_examples=60)
 @given(data=st.data(), name=st.sampled_from(["int8xint8", "int4xint8", "int4xint4", "dint4xint8"]),
-       overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 3))
-def test_extreme_accumulation_sequences(data, name, overflow, headroom):
+       overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 3), pipeline=st.integers(0, 1))
+def test_extreme_accumulation_sequences(data, name, overflow, headroom, pipeline):
     d = generators.defaults(name)
     product_bits = d["w_bits"] + d["a_bits"] + d.get("special_shift", 0)
     steps = data.draw(accumulation_runs(d["w_bits"], d["a_bits"]))
-    component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom)
+    component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom, pipeline=pipeline)
     inputs = {k: np.array(col, dtype=np.int64) for k, col in zip(("w", "a", "valid", "first", "rst"), zip(*steps))}
     bad = golden.mismatches(corners.expected(component, inputs), pysim.run(component, inputs))
     assert not any(bad.values()), bad
@@ -165,8 +165,8 @@ def test_extreme_accumulation_sequences(data, name, overflow, headroom):
 
 @settings(max_examples=30)
 @given(data=st.data(), block=st.sampled_from([1, 3, 8]), scale_format=st.sampled_from(["e8m0", "e5m2", "e4m3"]),
-       asym=st.tuples(st.booleans(), st.booleans()))
-def test_extreme_blocks(data, block, scale_format, asym):
+       asym=st.tuples(st.booleans(), st.booleans()), datapath=st.sampled_from(["signed", "magnitude"]))
+def test_extreme_blocks(data, block, scale_format, asym, datapath):
     n_a, n_w = 1 + asym[0], 1 + asym[1]
     cycles = data.draw(st.integers(1, 10))
     lanes = st.one_of(st.sampled_from([0, 7, 8, 15, 1, 9]), st.integers(0, 15))
@@ -179,7 +179,8 @@ def test_extreme_blocks(data, block, scale_format, asym):
                               min_size=cycles, max_size=cycles))
     inputs = {k: np.array(col, dtype=np.int64) for k, col in zip(("a", "w", "a_scale", "w_scale", "valid", "rst"),
                                                                  zip(*rows))}
+    pipeline = data.draw(st.integers(0, 2 if scale_format == "e8m0" else 3))
     component = generators.build("amxfp4", block=block, scale_format=scale_format, a_asymmetric=asym[0],
-                                 w_asymmetric=asym[1])
+                                 w_asymmetric=asym[1], pipeline=pipeline, datapath=datapath)
     bad = golden.mismatches(corners.expected(component, inputs), pysim.run(component, inputs))
     assert not any(bad.values()), bad
