@@ -9,9 +9,13 @@ differs from the golden model in some cycle.
 
 The kinds are the faults a verification engineer would try on these units: off-by-one saturation,
 a dropped guard bit, an operand width narrowed by one bit, a sign inverted in one lane, a wrong
-E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``, and a reset that
-is ignored. A kind that a unit does not have (saturation in the block unit, partial sums in the
-integer MAC) has no entry for it.
+E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``, a reset that is
+ignored, and a pipeline stage dropped (the latency off by one). A kind that a unit does not have
+(saturation in the block unit, partial sums in the integer MAC) has no entry for it. Faults of the
+pipelined units (``pipeline=1``: a stage's ``valid`` register stuck at 1, a stage dropped, the
+stage registers without reset) and of the block unit's ``magnitude`` datapath (the sign applied
+to the wrong tree, a magnitude tree narrowed, lane 0 steered to the wrong sign's tree) carry those
+parameters in ``when``, so they run on the plans that build them.
 
 *Equivalent* mutants change the netlist but no output for any input; the catalogue keeps them with
 the reason (``equivalent``), checked by range arithmetic in the tests, instead of a kill:
@@ -20,9 +24,9 @@ the reason (``equivalent``), checked by range arithmetic in the tests, instead o
   ``acc_bits`` anyway, and the low ``acc_bits`` bits of a sum do not depend on the bit above them;
 - the dINT4 product narrowed by one bit: regular codes -7..6 times INT-b shifted by k reach at most
   7 * 2^(b-1) * 2^k, one bit below ``w_bits + a_bits + k``, and the special codes give +-a;
-- the block unit's exponent narrowed by one bit: Ea + Ew - 2 lies in -256..254 for E8M0 (9 signed
-  bits, 10 are built), in -34..26 for E5M2 (7 bits, 8 are built) and in -20..8 for E4M3 (6 bits:
-  even two fewer than built would do).
+- the block unit's exponent narrowed by one bit with E8M0 scales: Ea + Ew - 2 lies in -256..254,
+  9 signed bits, and the width is built for the symmetric bound +-256 (10 bits). For E5M2
+  (-34..26) and E4M3 (-20..8) the built width is tight, so ``exp_narrowed`` is killed there.
 """
 
 from __future__ import annotations
