@@ -135,11 +135,11 @@ CATALOGUE: tuple[Mutant, ...] = (
     # pipelined BlockDot (registers after the lanes, the partial sums and inside the mantissa multiply)
     Mutant("stage_valid_stuck_1", "valid", _BLOCK, '"valid": self.valid', '"valid": Const(1, 1)', when=_PIPED),
     Mutant("stage_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 1:", when=_PIPED),
-    Mutant("stage_reset_ignored", "reset", _BLOCK, 'name=f"{name}{n}_s{k}")', 'name=f"{name}{n}_s{k}", reset_less=True)',
-           when=_PIPED),
+    Mutant("stage_reset_ignored", "reset", _BLOCK, 'name=f"{name}{n}_s{k}")',
+           'name=f"{name}{n}_s{k}", reset_less=True)', when=_PIPED),
     # magnitude datapath (unsigned trees per product sign, the sign applied after the tree)
-    Mutant("magnitude_sign_swapped", "sign", _BLOCK, _APPLY, _APPLY.replace("get(0, 0) - trees.get(1, 0)",
-                                                                           "get(1, 0) - trees.get(0, 0)"), when=_MAGNITUDE),
+    Mutant("magnitude_sign_swapped", "sign", _BLOCK, _APPLY,
+           _APPLY.replace("get(0, 0) - trees.get(1, 0)", "get(1, 0) - trees.get(0, 0)"), when=_MAGNITUDE),
     Mutant("magnitude_tree_narrowed", "width", _BLOCK, "unsigned(self.psum_bits - 1)", "unsigned(self.psum_bits - 2)",
            when=_MAGNITUDE),
     Mutant("magnitude_lane0_sign_inverted", "sign", _BLOCK, _PICK, _PICK.replace("])", "] ^ (n == 0))"),

@@ -1,9 +1,10 @@
 """Mutation testing of the RTL: every catalogue mutant (``hw.mutation``) of every unit is killed in
-Amaranth's simulator by the corner stimuli and plans (``hw.corners``), a sample also in Icarus; the
-documented equivalent mutants are equivalent by range arithmetic; the unmutated RTL matches the
-golden model on every plan (with resets); the coverage model (``hw.coverage``) sees every declared
-bin hit by the plans' stimuli; hypothesis sequences weighted toward the extremes match the golden
-model.
+Amaranth's simulator by the corner stimuli and plans (``hw.corners``), a sample also in Icarus
+(with resets, where the unmutated RTL passes the same plans); the documented equivalent mutants are
+equivalent by range arithmetic; the unmutated RTL matches the golden model on every plan (with
+resets, pipelined units at their latency); the coverage model (``hw.coverage``) sees every
+declared bin hit by the plans' stimuli; hypothesis sequences weighted toward the extremes match
+the golden model, on pipelined units and both block datapaths too.
 """
 
 import numpy as np
