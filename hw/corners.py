@@ -23,11 +23,12 @@ agrees) rather than comparing data only while ``out_valid``, so a pipeline regis
 the reset is caught too. ``plans`` lists, per registry unit, the build parameters and stimuli the
 mutation and coverage checks run: for an integer unit both overflow rules at the default and at
 the narrowest accumulator, the default saturating one pipelined, then the exhaustive vectors;
-for a block unit the corners, the corners at a small block pipelined once and, with the magnitude
-datapath, twice (the depth every scale format allows), the exhaustive vectors, the corners and the
-scale pairs at a small block, and the corners at the other scale formats. ``plan_coverage`` merges the plans' coverage
-bins per unit configuration, over the unpipelined plans (a pipeline computes the same function
-later; the bins read inputs and outputs row by row).
+for a block unit the corners, the corners at a small block pipelined once, three times where its
+scales have mantissas (E5M2, E4M3) and, with the magnitude datapath, twice (every scale format
+allows 2), the exhaustive vectors, the corners and the scale pairs at a small block, and the
+corners at the other scale formats. ``plan_coverage`` merges the plans' coverage bins per unit
+configuration, over the unpipelined plans (a pipeline computes the same function later; the bins
+read inputs and outputs row by row).
 """
 
 from __future__ import annotations
@@ -190,7 +191,9 @@ def plans(name: str) -> list[Plan]:
     small = 1 if not (pe.rtl_params["a_asymmetric"] or pe.rtl_params["w_asymmetric"]) else 4
     others = [{"scale_format": f} for f in ("e8m0", "e5m2", "e4m3") if pe.rtl_params["a_asymmetric"]
               and f != pe.rtl_params["scale_format"]]
-    return [({}, corners), ({"block": small, "pipeline": 1}, corners),
+    deepest = generators.build(name, block=small).max_pipeline
+    split = [({"block": small, "pipeline": 3}, corners)] if deepest == 3 else []  # the mantissa multiply split
+    return [({}, corners), ({"block": small, "pipeline": 1}, corners), *split,
             ({"block": small, "pipeline": 2, "datapath": "magnitude"}, corners), ({}, stimuli.exhaustive),
             ({"block": small}, corners), ({"block": small}, scale_pairs), *[(params, corners) for params in others]]
 

@@ -13,7 +13,8 @@ E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``
 ignored, and a pipeline stage dropped (the latency off by one). A kind that a unit does not have
 (saturation in the block unit, partial sums in the integer MAC) has no entry for it. Faults of the
 pipelined units (``pipeline=1``: a stage's ``valid`` register stuck at 1, a stage dropped, the
-stage registers without reset; ``pipeline=2``: the block unit's partial-sum stage dropped) and of the block unit's ``magnitude`` datapath (the sign applied
+stage registers without reset; ``pipeline`` 2 and 3: the block unit's partial-sum stage and its
+mantissa-multiply stage dropped) and of the block unit's ``magnitude`` datapath (the sign applied
 to the wrong tree, a magnitude tree narrowed, lane 0 steered to the wrong sign's tree) carry those
 parameters in ``when``, so they run on the plans that build them.
 
@@ -136,6 +137,8 @@ CATALOGUE: tuple[Mutant, ...] = (
     Mutant("stage_valid_stuck_1", "valid", _BLOCK, '"valid": self.valid', '"valid": Const(1, 1)', when=_PIPED),
     Mutant("stage_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 1:", when=_PIPED),
     Mutant("stage2_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 2:", when={"pipeline": 2}),
+    Mutant("stage3_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 3:", when={"pipeline": 3},
+           needs={"scale_format": "e5m2"}),
     Mutant("stage_reset_ignored", "reset", _BLOCK, 'name=f"{name}{n}_s{k}")',
            'name=f"{name}{n}_s{k}", reset_less=True)', when=_PIPED),
     # magnitude datapath (unsigned trees per product sign, the sign applied after the tree)
