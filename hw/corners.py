@@ -13,12 +13,22 @@
   maximum, ``valid`` gaps and resets.
 - ``scale_pairs``: all 65,536 (a scale, w scale) code pairs on every term, at a small block.
 
-``expected`` is the golden model with resets: a reset row clears the unit's registers (latency 1:
-its outputs in that row are 0, and an integer sum restarts from 0). ``plans`` lists, per registry
-unit, the build parameters and stimuli the mutation and coverage checks run: for an integer unit
-both overflow rules at the default and at the narrowest accumulator, then the exhaustive vectors;
-for a block unit the corners, the exhaustive vectors, the corners and the scale pairs at a small block, and the corners at the
-other scale formats. ``plan_coverage`` merges the plans' coverage bins per unit configuration.
+``expected`` is the golden model with resets, at the unit's ``latency`` L (1 + its pipeline
+registers). A reset row t clears every register at edge t: the outputs in row t are 0 (an integer
+sum restarts from 0); the input rows still in the pipeline (t - L + 2 .. t) are lost, and for the
+next L - 1 rows the last stage reads cleared registers, i.e. all-zero input rows. For a block unit
+those rows are the golden terms of all-zero codes, not 0: scale code 0 gives the exponent
+2 x E(0) - 2 (-256 for E8M0) with ``out_valid`` 0. The model states this exactly (the pysim RTL
+agrees) rather than comparing data only while ``out_valid``, so a pipeline register that ignores
+the reset is caught too. ``plans`` lists, per registry unit, the build parameters and stimuli the
+mutation and coverage checks run: for an integer unit both overflow rules at the default and at
+the narrowest accumulator, the default saturating one pipelined, then the exhaustive vectors;
+for a block unit the corners, the corners at a small block pipelined once, three times where its
+scales have mantissas (E5M2, E4M3) and, with the magnitude datapath, twice (every scale format
+allows 2), the exhaustive vectors, the corners and the scale pairs at a small block, and the
+corners at the other scale formats. ``plan_coverage`` merges the plans' coverage bins per unit
+configuration, over the unpipelined plans (a pipeline computes the same function later; the bins
+read inputs and outputs row by row).
 """
 
 from __future__ import annotations
@@ -29,6 +39,7 @@ from typing import Callable
 import numpy as np
 
 from hw import coverage, generators, golden, stimuli
+from hw.adapters import GOLDEN_SCALE, delay
 from hw.coverage import scale_classes
 from hw.int_mac import IntMAC
 from sim.models.pes import PES
@@ -39,16 +50,24 @@ GAP_EVERY = 16
 
 def expected(unit, inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Golden outputs of ``unit`` for ``inputs``, with an optional ``rst`` column (see the module doc)."""
-    plain = {k: v for k, v in inputs.items() if k != "rst"}
+    plain = {k: np.asarray(v) for k, v in inputs.items() if k != "rst"}
     if "rst" not in inputs:
         return golden.outputs(unit, plain)
-    rst = inputs["rst"].astype(bool)
+    rst, depth = inputs["rst"].astype(bool), unit.latency - 1
+    rows = lambda mask, v: mask.reshape(-1, *[1] * (v.ndim - 1))  # noqa: E731  (a row mask for v's shape)
+    cleared = np.zeros(len(rst), bool)  # rows after a reset that the last stage reads from cleared registers
+    for k in range(1, depth + 1):
+        cleared[k:] |= rst[:-k]
+    last = {k: np.where(rows(cleared, v), 0, delay(v, depth)) for k, v in plain.items()}
     if isinstance(unit, IntMAC):  # a reset row acts as a valid restart with a zero product
-        one = np.ones_like(rst, dtype=np.int64)
-        return golden.outputs(unit, {**plain, "w": np.where(rst, 0, plain["w"]), "a": np.where(rst, 0, plain["a"]),
-                                     "first": np.where(rst, one, plain["first"]),
-                                     "valid": np.where(rst, one, plain["valid"])})
-    return {name: np.where(rst.reshape(-1, *[1] * (v.ndim - 1)), 0, v) for name, v in golden.outputs(unit, plain).items()}
+        last |= {"w": np.where(rst, 0, last["w"]), "a": np.where(rst, 0, last["a"]),
+                 "first": rst | last["first"].astype(bool), "valid": rst | last["valid"].astype(bool)}
+    # ``golden.outputs`` delays by ``depth`` itself: feed it ``last`` that many rows early
+    early = {k: np.concatenate([v, np.zeros((depth, *v.shape[1:]), np.int64)]).astype(np.int64) for k, v in last.items()}
+    out = {name: v[depth:] for name, v in golden.outputs(unit, early).items()}
+    if isinstance(unit, IntMAC):
+        return out
+    return {name: np.where(rows(rst, v), 0, v) for name, v in out.items()}
 
 
 def _products(unit: IntMAC) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -115,8 +134,9 @@ def _scale_codes(fmt) -> dict[str, int]:
 def block_dot(unit, resets: bool = True) -> dict[str, np.ndarray]:
     """Non-cancelling blocks, every scale class, exponent extremes, valid gaps and resets of a block unit."""
     block, n_a, n_w = unit.block, unit.n_a, unit.n_w
-    special = _scale_codes(unit.fmt)
-    reps = [int(c[len(c) // 2]) for c in scale_classes(unit.fmt).values()]
+    fmt = GOLDEN_SCALE[unit.scale_format]
+    special = _scale_codes(fmt)
+    reps = [int(c[len(c) // 2]) for c in scale_classes(fmt).values()]
     lanes = np.arange(block)
     sa, sw = (lanes % 4) // 2, lanes % 2
     mixed = ((7 - lanes % 4) | sa << 3, 7 | sw << 3)  # one magnitude per sign pair: the partial sums differ
@@ -165,19 +185,25 @@ def plans(name: str) -> list[Plan]:
     pe = PES[name]
     if not pe.is_block:
         narrowest = generators.build(name).product_bits
+        piped = ({"overflow": "saturate", "pipeline": 1}, corners)
         return [*[({"overflow": rule, "acc_bits": bits}, corners) for rule in ("saturate", "wrap")
-                  for bits in (pe.rtl_params["acc_bits"], narrowest)], ({}, stimuli.exhaustive)]
+                  for bits in (pe.rtl_params["acc_bits"], narrowest)], piped, ({}, stimuli.exhaustive)]
     small = 1 if not (pe.rtl_params["a_asymmetric"] or pe.rtl_params["w_asymmetric"]) else 4
     others = [{"scale_format": f} for f in ("e8m0", "e5m2", "e4m3") if pe.rtl_params["a_asymmetric"]
               and f != pe.rtl_params["scale_format"]]
-    return [({}, corners), ({}, stimuli.exhaustive), ({"block": small}, corners), ({"block": small}, scale_pairs),
-            *[(params, corners) for params in others]]
+    deepest = generators.build(name, block=small).max_pipeline
+    split = [({"block": small, "pipeline": 3}, corners)] if deepest == 3 else []  # the mantissa multiply split
+    return [({}, corners), ({"block": small, "pipeline": 1}, corners), *split,
+            ({"block": small, "pipeline": 2, "datapath": "magnitude"}, corners), ({}, stimuli.exhaustive),
+            ({"block": small}, corners), ({"block": small}, scale_pairs), *[(params, corners) for params in others]]
 
 
 def plan_coverage(name: str) -> dict[str, Counter]:
     """Coverage bins of registry unit ``name`` hit by its plans, merged per unit configuration."""
     merged: dict[str, Counter] = {}
     for params, stimulus in plans(name):
+        if params.get("pipeline"):  # the same function later: the bins read inputs and outputs row by row
+            continue
         unit = generators.build(name, **params)
         inputs = stimulus(unit)
         config = {k: v for k, v in {**PES[name].rtl_params, **params}.items() if PES[name].rtl_params.get(k) != v}

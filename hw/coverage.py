@@ -26,6 +26,7 @@ from collections import Counter
 
 import numpy as np
 
+from hw.adapters import GOLDEN_SCALE
 from hw.block_dot import BlockDot
 from hw.int_mac import IntMAC
 from sim.numerics import mac
@@ -97,8 +98,9 @@ def block_dot_bins(unit: BlockDot, inputs: dict[str, np.ndarray], terms: dict[st
             uniform = np.all(codes == code, axis=1) & ((psum != 0) | (code & 7 == 0))
             hits[f"{side} code {code} across the block, sum not cancelled"] = int(uniform.sum())
     largest_elem = int(mac.E2M1_HALF_UNITS[-1]) ** 2 * unit.block
-    largest_mant = 1 if unit.fmt is None else ((1 << (unit.fmt.mbits + 1)) - 1) ** 2
-    scale_exp = mac.scale_parts(np.arange(256), unit.fmt)[1]
+    fmt = GOLDEN_SCALE[unit.scale_format]
+    largest_mant = 1 if fmt is None else ((1 << (fmt.mbits + 1)) - 1) ** 2
+    scale_exp = mac.scale_parts(np.arange(256), fmt)[1]
     exp_min, exp_max = 2 * int(scale_exp.min()) - 2, 2 * int(scale_exp.max()) - 2
     # the golden psum of each term (mant / Ma / Mw needs no division: recompute it from the lanes)
     a_side = a >> 3 if unit.n_a == 2 else np.zeros_like(a)
@@ -114,7 +116,7 @@ def block_dot_bins(unit: BlockDot, inputs: dict[str, np.ndarray], terms: dict[st
         for name, mask in (("minimum", exp == exp_min), ("maximum", exp == exp_max), ("below 0", exp < 0),
                            ("0", exp == 0), ("above 0", exp > 0)):
             hits[f"term {k} exp {name}"] = int((mask & ~rst).sum())
-    classes = scale_classes(unit.fmt)
+    classes = scale_classes(fmt)
     for port, count in (("a_scale", unit.n_a), ("w_scale", unit.n_w)):
         for i in range(count):
             for name, codes in classes.items():

@@ -9,9 +9,14 @@ differs from the golden model in some cycle.
 
 The kinds are the faults a verification engineer would try on these units: off-by-one saturation,
 a dropped guard bit, an operand width narrowed by one bit, a sign inverted in one lane, a wrong
-E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``, and a reset that
-is ignored. A kind that a unit does not have (saturation in the block unit, partial sums in the
-integer MAC) has no entry for it.
+E2M1 decode (hitting both signs alike), a swapped partial sum, a stuck ``valid``, a reset that is
+ignored, and a pipeline stage dropped (the latency off by one). A kind that a unit does not have
+(saturation in the block unit, partial sums in the integer MAC) has no entry for it. Faults of the
+pipelined units (``pipeline=1``: a stage's ``valid`` register stuck at 1, a stage dropped, the
+stage registers without reset; ``pipeline`` 2 and 3: the block unit's partial-sum stage and its
+mantissa-multiply stage dropped) and of the block unit's ``magnitude`` datapath (the sign applied
+to the wrong tree, a magnitude tree narrowed, lane 0 steered to the wrong sign's tree) carry those
+parameters in ``when``, so they run on the plans that build them.
 
 *Equivalent* mutants change the netlist but no output for any input; the catalogue keeps them with
 the reason (``equivalent``), checked by range arithmetic in the tests, instead of a kill:
@@ -20,9 +25,9 @@ the reason (``equivalent``), checked by range arithmetic in the tests, instead o
   ``acc_bits`` anyway, and the low ``acc_bits`` bits of a sum do not depend on the bit above them;
 - the dINT4 product narrowed by one bit: regular codes -7..6 times INT-b shifted by k reach at most
   7 * 2^(b-1) * 2^k, one bit below ``w_bits + a_bits + k``, and the special codes give +-a;
-- the block unit's exponent narrowed by one bit: Ea + Ew - 2 lies in -256..254 for E8M0 (9 signed
-  bits, 10 are built), in -34..26 for E5M2 (7 bits, 8 are built) and in -20..8 for E4M3 (6 bits:
-  even two fewer than built would do).
+- the block unit's exponent narrowed by one bit with E8M0 scales: Ea + Ew - 2 lies in -256..254,
+  9 signed bits, and the width is built for the symmetric bound +-256 (10 bits). For E5M2
+  (-34..26) and E4M3 (-20..8) the built width is tight, so ``exp_narrowed`` is killed there.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from typing import Mapping
 
 from sim.models.pes import PES
 
-KINDS = ("saturation", "guard_bit", "width", "sign", "decode", "partial_sum", "valid", "reset")
+KINDS = ("saturation", "guard_bit", "width", "sign", "decode", "partial_sum", "valid", "reset", "latency")
 
 # Replaces ``return m`` at the end of ``elaborate``: the unit's registers move to a clock domain
 # that has the same clock and no reset.
@@ -69,10 +74,17 @@ class Mutant:
 _MAC, _BLOCK = "hw.int_mac:IntMAC", "hw.block_dot:BlockDot"
 _SAT, _WRAP = {"overflow": "saturate"}, {"overflow": "wrap"}
 _INT_W, _DINT4 = {"weight_format": "int"}, {"weight_format": "dint4"}
+_PIPED, _MAGNITUDE = {"pipeline": 1}, {"datapath": "magnitude"}
 _HI = "hi, lo = (1 << (self.acc_bits - 1)) - 1, -(1 << (self.acc_bits - 1))"
 _GUARD = "total = Signal(signed(self.acc_bits + 1))"
 _PROD = "prod = Signal(signed(self.product_bits))"
-_EXP = "self.exp_bits = 10 if self.fmt is None else 8"
+_STAGE = 'stage = [Signal.like(prod, name="prod_s1"), Signal(name="valid_s1"), Signal(name="first_s1")]'
+_STAGE_IN = "zip(stage, (prod, valid, first))"
+_EXP = "self.exp_bits = _bits(max(2 - 2 * e_lo, 2 * e_hi - 2))"
+_LANE_SIGN = "self.a[i][SIGN] ^ self.w[i][SIGN]"
+_SKIP = "if self.pipeline < k:"
+_PICK = '(s["a_sign"][n] ^ s["w_sign"][n])'
+_APPLY = "m.d.comb += psum.eq(trees.get(0, 0) - trees.get(1, 0))"
 
 CATALOGUE: tuple[Mutant, ...] = (
     # ---- IntMAC ----
@@ -89,36 +101,53 @@ CATALOGUE: tuple[Mutant, ...] = (
            "m.d.comb += prod.eq(-(self.w * self.a))", needs=_INT_W),
     Mutant("dint4_multiplier_sign_inverted", "sign", _MAC, "(self.w * self.a) << self.shift",
            "(-(self.w * self.a)) << self.shift", needs=_DINT4),
-    Mutant("dint4_negative_code_sign_inverted", "sign", _MAC, "Mux(self.w == DINT4_NEG_CODE, -self.a,",
-           "Mux(self.w == DINT4_NEG_CODE, self.a,", needs=_DINT4),
-    Mutant("valid_stuck_1", "valid", _MAC, "with m.If(self.valid):", "with m.If(1):"),
-    Mutant("valid_stuck_0", "valid", _MAC, "with m.If(self.valid):", "with m.If(0):"),
+    Mutant("dint4_negative_code_sign_inverted", "sign", _MAC, "Mux(self.w == neg, -self.a,",
+           "Mux(self.w == neg, self.a,", needs=_DINT4),
+    Mutant("valid_stuck_1", "valid", _MAC, "with m.If(valid):", "with m.If(1):"),
+    Mutant("valid_stuck_0", "valid", _MAC, "with m.If(valid):", "with m.If(0):"),
     Mutant("reset_ignored", "reset", _MAC, "        return m\n", _RESET_IGNORED),
+    # pipelined IntMAC (a product register with valid and first beside it)
+    Mutant("stage_valid_stuck_1", "valid", _MAC, _STAGE_IN, "zip(stage, (prod, 1, first))", when=_PIPED),
+    Mutant("stage_dropped", "latency", _MAC, "prod, valid, first = stage", "pass", when=_PIPED),
+    Mutant("stage_reset_ignored", "reset", _MAC, _STAGE, _STAGE.replace('_s1")', '_s1", reset_less=True)'),
+           when=_PIPED),
     # ---- BlockDot ----
-    Mutant("lane_product_narrowed", "width", _BLOCK, 'p = Signal(signed(9), name=f"p{i}")',
-           'p = Signal(signed(8), name=f"p{i}")'),
-    Mutant("magnitude_narrowed", "width", _BLOCK, "mag = Signal(4)", "mag = Signal(3)"),
+    Mutant("lane_product_narrowed", "width", _BLOCK, "signed(2 * self.elem_bits + 1)", "signed(2 * self.elem_bits)"),
+    Mutant("magnitude_narrowed", "width", _BLOCK, "mag = Signal(self.elem_bits)", "mag = Signal(self.elem_bits - 1)"),
     Mutant("psum_narrowed", "width", _BLOCK, "self.psum_bits = _bits(block * max_elem ** 2)",
            "self.psum_bits = _bits(block * max_elem ** 2) - 1"),
     Mutant("mant_narrowed", "width", _BLOCK, "self.mant_bits = _bits(block * max_elem ** 2 * max_mant ** 2)",
            "self.mant_bits = _bits(block * max_elem ** 2 * max_mant ** 2) - 1"),
     Mutant("scale_mantissa_narrowed", "width", _BLOCK, "mant = Signal(f.mbits + 1)", "mant = Signal(f.mbits)",
            needs={"scale_format": "e5m2"}),
-    Mutant("exp_narrowed", "width", _BLOCK, _EXP, "self.exp_bits = 9 if self.fmt is None else 7",
-           equivalent="Ea + Ew - 2 spans -256..254 (E8M0), -34..26 (E5M2) or -20..8 (E4M3): one bit fewer holds it"),
-    Mutant("lane0_sign_inverted", "sign", _BLOCK, "p.eq(Mux(a[3] ^ w[3], -mag, mag))",
-           "p.eq(Mux(a[3] ^ w[3] ^ (i == 0), -mag, mag))"),
-    Mutant("e2m1_half_decoded_as_one", "decode", _BLOCK, "Mux(e == 0, man, ((man | 2) << e) >> 1)",
-           "Mux(e == 0, man << 1, ((man | 2) << e) >> 1)"),
-    Mutant("psum_a_sides_swapped", "partial_sum", _BLOCK, "sel = sel & (a_side[lane] == i)",
-           "sel = sel & (a_side[lane] != i)", needs={"a_asymmetric": True}),
-    Mutant("psum_w_sides_swapped", "partial_sum", _BLOCK, "sel = sel & (w_side[lane] == j)",
-           "sel = sel & (w_side[lane] != j)", needs={"w_asymmetric": True}),
-    Mutant("out_valid_stuck_1", "valid", _BLOCK, "m.d.sync += self.out_valid.eq(self.valid)",
-           "m.d.sync += self.out_valid.eq(1)"),
-    Mutant("out_valid_stuck_0", "valid", _BLOCK, "m.d.sync += self.out_valid.eq(self.valid)",
-           "m.d.sync += self.out_valid.eq(0)"),
+    Mutant("exp_narrowed", "width", _BLOCK, _EXP, _EXP + " - 1", needs={"scale_format": "e5m2"}),
+    Mutant("exp_narrowed_e8m0", "width", _BLOCK, _EXP, _EXP + " - 1", needs={"scale_format": "e8m0"},
+           equivalent="Ea + Ew - 2 spans -256..254 for E8M0: 9 signed bits, one fewer than the symmetric bound builds"),
+    Mutant("lane0_sign_inverted", "sign", _BLOCK, _LANE_SIGN, _LANE_SIGN + " ^ (i == 0)"),
+    Mutant("e2m1_half_decoded_as_one", "decode", _BLOCK, "Mux(e == 0, man, ((man | 1 << f.mbits) << e) >> 1)",
+           "Mux(e == 0, man << 1, ((man | 1 << f.mbits) << e) >> 1)"),
+    Mutant("psum_a_sides_swapped", "partial_sum", _BLOCK, 'sel = sel & (s["a_sign"][lane] == i)',
+           'sel = sel & (s["a_sign"][lane] != i)', needs={"a_asymmetric": True}),
+    Mutant("psum_w_sides_swapped", "partial_sum", _BLOCK, 'sel = sel & (s["w_sign"][lane] == j)',
+           'sel = sel & (s["w_sign"][lane] != j)', needs={"w_asymmetric": True}),
+    Mutant("out_valid_stuck_1", "valid", _BLOCK, 'self.out_valid.eq(s["valid"])', "self.out_valid.eq(1)"),
+    Mutant("out_valid_stuck_0", "valid", _BLOCK, 'self.out_valid.eq(s["valid"])', "self.out_valid.eq(0)"),
     Mutant("reset_ignored", "reset", _BLOCK, "        return m\n", _RESET_IGNORED),
+    # pipelined BlockDot (registers after the lanes, the partial sums and inside the mantissa multiply)
+    Mutant("stage_valid_stuck_1", "valid", _BLOCK, '"valid": self.valid', '"valid": Const(1, 1)', when=_PIPED),
+    Mutant("stage_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 1:", when=_PIPED),
+    Mutant("stage2_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 2:", when={"pipeline": 2}),
+    Mutant("stage3_dropped", "latency", _BLOCK, _SKIP, "if self.pipeline < k or k == 3:", when={"pipeline": 3},
+           needs={"scale_format": "e5m2"}),
+    Mutant("stage_reset_ignored", "reset", _BLOCK, 'name=f"{name}{n}_s{k}")',
+           'name=f"{name}{n}_s{k}", reset_less=True)', when=_PIPED),
+    # magnitude datapath (unsigned trees per product sign, the sign applied after the tree)
+    Mutant("magnitude_sign_swapped", "sign", _BLOCK, _APPLY,
+           _APPLY.replace("get(0, 0) - trees.get(1, 0)", "get(1, 0) - trees.get(0, 0)"), when=_MAGNITUDE),
+    Mutant("magnitude_tree_narrowed", "width", _BLOCK, "unsigned(self.psum_bits - 1)", "unsigned(self.psum_bits - 2)",
+           when=_MAGNITUDE),
+    Mutant("magnitude_lane0_sign_inverted", "sign", _BLOCK, _PICK, _PICK.replace("])", "] ^ (n == 0))"),
+           needs={"a_asymmetric": False}, when=_MAGNITUDE),
 )
 
 

@@ -1,12 +1,11 @@
 """Mutation testing of the RTL: every catalogue mutant (``hw.mutation``) of every unit is killed in
-Amaranth's simulator by the corner stimuli and plans (``hw.corners``), a sample also in Icarus; the
-documented equivalent mutants are equivalent by range arithmetic; the unmutated RTL matches the
-golden model on every plan (with resets); the coverage model (``hw.coverage``) sees every declared
-bin hit by the plans' stimuli; hypothesis sequences weighted toward the extremes match the golden
-model.
+Amaranth's simulator by the corner stimuli and plans (``hw.corners``), a sample also in Icarus
+(with resets, where the unmutated RTL passes the same plans); the documented equivalent mutants are
+equivalent by range arithmetic; the unmutated RTL matches the golden model on every plan (with
+resets, pipelined units at their latency); the coverage model (``hw.coverage``) sees every
+declared bin hit by the plans' stimuli; hypothesis sequences weighted toward the extremes match
+the golden model, on pipelined units and both block datapaths too.
 """
-
-from functools import partial
 
 import numpy as np
 import pytest
@@ -15,7 +14,7 @@ from hypothesis import strategies as st
 from test_equivalence import require_icarus  # noqa: F401  (the fixture: skip rules of the Icarus tests)
 
 from hw import corners, coverage, generators, golden, icarus, mutation, pysim, stimuli
-from hw.block_dot import SCALE_FORMATS
+from hw.adapters import GOLDEN_SCALE
 from sim.models.pes import PES
 from sim.numerics import mac
 
@@ -35,7 +34,7 @@ def test_every_snippet_occurs_once_and_every_kind_is_catalogued():
             own = {"saturation", "guard_bit"}
         else:
             own = {"decode", "partial_sum"} if PES[unit].rtl_params["a_asymmetric"] else {"decode"}
-        assert kinds == {"sign", "width", "valid", "reset"} | own, unit
+        assert kinds == {"sign", "width", "valid", "reset", "latency"} | own, unit
 
 
 def test_a_drifted_snippet_is_reported():
@@ -50,18 +49,28 @@ def test_mutant_is_killed_in_pysim(unit, mutant):
 
 
 ICARUS_SAMPLE = [("int8xint8", "saturate_hi_minus_1"), ("int4xint4", "guard_bit_dropped"),
-                 ("dint4xint8", "valid_stuck_1"), ("mxfp4", "psum_narrowed"), ("mxfp4", "e2m1_half_decoded_as_one"),
-                 ("amxfp4", "psum_a_sides_swapped")]
+                 ("dint4xint8", "valid_stuck_1"), ("int4xint4", "stage_reset_ignored"), ("mxfp4", "psum_narrowed"),
+                 ("mxfp4", "e2m1_half_decoded_as_one"), ("amxfp4", "psum_a_sides_swapped"), ("amxfp4", "reset_ignored")]
 
 
 @pytest.mark.cosim
 @pytest.mark.parametrize(("unit", "name"), ICARUS_SAMPLE)
 def test_mutant_is_killed_in_icarus(unit, name, tmp_path, require_icarus):  # noqa: F811
     mutant = next(m for m in mutation.mutants(unit) if m.name == name)
-    no_reset = partial(corners.corners, resets=False)  # the Icarus testbench holds rst at 0
-    no_reset.__name__ = "corners"
-    plans = [(params, no_reset) for params, make in corners.plans(unit) if make is corners.corners]
+    plans = [(params, make) for params, make in corners.plans(unit) if make is corners.corners]
     assert mutation.verdict(mutant, unit, plans, simulate=lambda c, i: icarus.run(c, i, tmp_path))
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("unit", ["int4xint4", "amxfp4"])
+def test_rtl_matches_golden_in_icarus_with_resets(unit, tmp_path, require_icarus):  # noqa: F811
+    """The kills above are not bare mismatches: the unmutated RTL passes the same corner plans in Icarus."""
+    for params, make in corners.plans(unit):
+        if make is corners.corners and (params.get("pipeline") or params.get("block")):
+            component = generators.build(unit, **params)
+            inputs = make(component)
+            bad = golden.mismatches(corners.expected(component, inputs), icarus.run(component, inputs, tmp_path))
+            assert not any(bad.values()), (params, bad)
 
 
 # ---- equivalent mutants: why no input kills them -------------------------------------------------
@@ -72,7 +81,7 @@ def _fits(values, bits):
 
 def test_equivalent_mutants_are_equivalent():
     equivalent = {m.name for _, m in PAIRS if m.equivalent}
-    assert equivalent == {"guard_bit_dropped_wrap", "product_narrowed_dint4", "exp_narrowed"}
+    assert equivalent == {"guard_bit_dropped_wrap", "product_narrowed_dint4", "exp_narrowed_e8m0"}
     for bits in (4, 7, 12):  # the low bits of a sum do not depend on the guard bit above them
         s = np.arange(-(1 << bits), 1 << bits)
         assert np.array_equal(mac.wrap(mac.wrap(s, bits), bits), mac.wrap(mac.wrap(s, bits + 1), bits))
@@ -80,12 +89,14 @@ def test_equivalent_mutants_are_equivalent():
     w, a = np.meshgrid(np.arange(-8, 8), np.arange(-128, 128))
     products = mac.product(w, a, "dint4", unit.shift)
     assert _fits(products, unit.product_bits - 1) and not _fits(products, unit.product_bits - 2)
-    # Ea + Ew - 2 by hand from the specs: E8M0 -256..254 (9 bits), E5M2 -34..26 (7), E4M3 -20..8 (6)
+    # Ea + Ew - 2 by hand from the specs: E8M0 -256..254 (9 bits), E5M2 -34..26 (7), E4M3 -20..8 (6); the
+    # RTL builds exactly that for the minifloats (exp_narrowed is killed) and one bit more for E8M0
     for fmt, needed in (("e8m0", 9), ("e5m2", 7), ("e4m3", 6)):
         unit = generators.build("amxfp4", block=1, scale_format=fmt)
-        exp = mac.scale_parts(np.arange(256), unit.fmt)[1]
+        exp = mac.scale_parts(np.arange(256), GOLDEN_SCALE[unit.scale_format])[1]
         sums = exp[:, None] + exp[None, :] - 2
-        assert _fits(sums, needed) and not _fits(sums, needed - 1) and needed <= unit.exp_bits - 1, fmt
+        assert _fits(sums, needed) and not _fits(sums, needed - 1), fmt
+        assert unit.exp_bits - 1 == needed if fmt == "e8m0" else unit.exp_bits == needed, fmt
 
 
 @pytest.mark.parametrize(("unit", "mutant"), [pytest.param(u, m, id=f"{u}-{m.name}") for u, m in PAIRS if m.equivalent])
@@ -154,12 +165,12 @@ def accumulation_runs(w_bits, a_bits):
 
 @settings(max_examples=60)
 @given(data=st.data(), name=st.sampled_from(["int8xint8", "int4xint8", "int4xint4", "dint4xint8"]),
-       overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 3))
-def test_extreme_accumulation_sequences(data, name, overflow, headroom):
+       overflow=st.sampled_from(mac.OVERFLOW_RULES), headroom=st.integers(0, 3), pipeline=st.integers(0, 1))
+def test_extreme_accumulation_sequences(data, name, overflow, headroom, pipeline):
     d = generators.defaults(name)
     product_bits = d["w_bits"] + d["a_bits"] + d.get("special_shift", 0)
     steps = data.draw(accumulation_runs(d["w_bits"], d["a_bits"]))
-    component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom)
+    component = generators.build(name, overflow=overflow, acc_bits=product_bits + headroom, pipeline=pipeline)
     inputs = {k: np.array(col, dtype=np.int64) for k, col in zip(("w", "a", "valid", "first", "rst"), zip(*steps))}
     bad = golden.mismatches(corners.expected(component, inputs), pysim.run(component, inputs))
     assert not any(bad.values()), bad
@@ -167,13 +178,13 @@ def test_extreme_accumulation_sequences(data, name, overflow, headroom):
 
 @settings(max_examples=30)
 @given(data=st.data(), block=st.sampled_from([1, 3, 8]), scale_format=st.sampled_from(["e8m0", "e5m2", "e4m3"]),
-       asym=st.tuples(st.booleans(), st.booleans()))
-def test_extreme_blocks(data, block, scale_format, asym):
+       asym=st.tuples(st.booleans(), st.booleans()), datapath=st.sampled_from(["signed", "magnitude"]))
+def test_extreme_blocks(data, block, scale_format, asym, datapath):
     n_a, n_w = 1 + asym[0], 1 + asym[1]
     cycles = data.draw(st.integers(1, 10))
     lanes = st.one_of(st.sampled_from([0, 7, 8, 15, 1, 9]), st.integers(0, 15))
     blocks = st.one_of(st.lists(lanes, min_size=block, max_size=block), lanes.map(lambda c: [c] * block))
-    scale_codes = sorted({int(c) for codes in coverage.scale_classes(SCALE_FORMATS[scale_format]).values()
+    scale_codes = sorted({int(c) for codes in coverage.scale_classes(GOLDEN_SCALE[scale_format]).values()
                           for c in (codes[0], codes[-1])})
     scale = st.one_of(st.sampled_from(scale_codes), st.integers(0, 255))
     rows = data.draw(st.lists(st.tuples(blocks, blocks, st.lists(scale, min_size=n_a, max_size=n_a),
@@ -181,7 +192,8 @@ def test_extreme_blocks(data, block, scale_format, asym):
                               min_size=cycles, max_size=cycles))
     inputs = {k: np.array(col, dtype=np.int64) for k, col in zip(("a", "w", "a_scale", "w_scale", "valid", "rst"),
                                                                  zip(*rows))}
+    pipeline = data.draw(st.integers(0, 2 if scale_format == "e8m0" else 3))
     component = generators.build("amxfp4", block=block, scale_format=scale_format, a_asymmetric=asym[0],
-                                 w_asymmetric=asym[1])
+                                 w_asymmetric=asym[1], pipeline=pipeline, datapath=datapath)
     bad = golden.mismatches(corners.expected(component, inputs), pysim.run(component, inputs))
     assert not any(bad.values()), bad
