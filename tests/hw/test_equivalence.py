@@ -2,10 +2,9 @@
 Verilog, in Icarus Verilog, on exhaustive operand vectors, hypothesis-drawn accumulation sequences
 and block scales, and random PE-array streams. A deliberately broken golden model must be caught.
 
-Icarus tests skip when ``iverilog`` is missing, unless DSE_REQUIRE_ICARUS=1 (set by ``.ci/run``).
+Icarus tests skip when ``iverilog`` is missing, unless DSE_REQUIRE_ICARUS=1 (set by ``.ci/run``;
+the rule is in ``tests/hw/conftest.py``).
 """
-
-import os
 
 import numpy as np
 import pytest
@@ -17,14 +16,6 @@ from sim.models.pes import PES
 from sim.numerics import mac
 
 UNITS = list(PES)
-
-
-@pytest.fixture
-def require_icarus():
-    if not icarus.available():
-        if os.environ.get("DSE_REQUIRE_ICARUS") == "1":
-            pytest.fail("iverilog/vvp not found but DSE_REQUIRE_ICARUS=1")
-        pytest.skip("iverilog not installed")
 
 
 def simulate(route, component, inputs, tmp_path):

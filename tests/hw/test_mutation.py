@@ -11,9 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_equivalence import require_icarus  # noqa: F401  (the fixture: skip rules of the Icarus tests)
 
-from hw import corners, coverage, generators, golden, icarus, mutation, pysim, stimuli
+from hw import corners, coverage, generators, golden, icarus, mutation, pysim, stimuli, verilator
 from hw.adapters import GOLDEN_SCALE
 from sim.models.pes import PES
 from sim.numerics import mac
@@ -55,7 +54,7 @@ ICARUS_SAMPLE = [("int8xint8", "saturate_hi_minus_1"), ("int4xint4", "guard_bit_
 
 @pytest.mark.cosim
 @pytest.mark.parametrize(("unit", "name"), ICARUS_SAMPLE)
-def test_mutant_is_killed_in_icarus(unit, name, tmp_path, require_icarus):  # noqa: F811
+def test_mutant_is_killed_in_icarus(unit, name, tmp_path, require_icarus):
     mutant = next(m for m in mutation.mutants(unit) if m.name == name)
     plans = [(params, make) for params, make in corners.plans(unit) if make is corners.corners]
     assert mutation.verdict(mutant, unit, plans, simulate=lambda c, i: icarus.run(c, i, tmp_path))
@@ -63,13 +62,37 @@ def test_mutant_is_killed_in_icarus(unit, name, tmp_path, require_icarus):  # no
 
 @pytest.mark.cosim
 @pytest.mark.parametrize("unit", ["int4xint4", "amxfp4"])
-def test_rtl_matches_golden_in_icarus_with_resets(unit, tmp_path, require_icarus):  # noqa: F811
+def test_rtl_matches_golden_in_icarus_with_resets(unit, tmp_path, require_icarus):
     """The kills above are not bare mismatches: the unmutated RTL passes the same corner plans in Icarus."""
     for params, make in corners.plans(unit):
         if make is corners.corners and (params.get("pipeline") or params.get("block")):
             component = generators.build(unit, **params)
             inputs = make(component)
             bad = golden.mismatches(corners.expected(component, inputs), icarus.run(component, inputs, tmp_path))
+            assert not any(bad.values()), (params, bad)
+
+
+VERILATOR_SAMPLE = [("int8xint8", "saturate_hi_minus_1"), ("int4xint4", "stage_reset_ignored"),
+                    ("mxfp4", "psum_narrowed"), ("amxfp4", "psum_a_sides_swapped")]
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize(("unit", "name"), VERILATOR_SAMPLE)
+def test_mutant_is_killed_in_verilator(unit, name, require_verilator):
+    mutant = next(m for m in mutation.mutants(unit) if m.name == name)
+    plans = [(params, make) for params, make in corners.plans(unit) if make is corners.corners]
+    assert mutation.verdict(mutant, unit, plans, simulate=verilator.run)
+
+
+@pytest.mark.cosim
+@pytest.mark.parametrize("unit", ["int4xint4", "amxfp4"])
+def test_rtl_matches_golden_in_verilator_with_resets(unit, require_verilator):
+    """As in Icarus: the unmutated RTL passes the corner plans the Verilator kills use."""
+    for params, make in corners.plans(unit):
+        if make is corners.corners:
+            component = generators.build(unit, **params)
+            inputs = make(component)
+            bad = golden.mismatches(corners.expected(component, inputs), verilator.run(component, inputs))
             assert not any(bad.values()), (params, bad)
 
 

@@ -7,7 +7,6 @@ Skips when Verilator (or perl / a C++ compiler) is missing, unless DSE_REQUIRE_V
 ``.ci/run``).
 """
 
-import os
 import re
 from pathlib import Path
 
@@ -21,15 +20,7 @@ from hw import generators, golden, pysim, stimuli, verilator
 from hw.export import verilog_text
 from sim.models.pes import PES
 
-pytestmark = pytest.mark.cosim
-
-
-@pytest.fixture(autouse=True)
-def require_verilator():
-    if not verilator.available():
-        if os.environ.get("DSE_REQUIRE_VERILATOR") == "1":
-            pytest.fail("verilator, perl or c++ not found but DSE_REQUIRE_VERILATOR=1")
-        pytest.skip("verilator not installed")
+pytestmark = [pytest.mark.cosim, pytest.mark.usefixtures("require_verilator")]  # tests/hw/conftest.py
 
 
 def mismatches(component, inputs, **run_options):
