@@ -138,3 +138,12 @@ def test_int4xint4_on_nangate45_cells():
     assert result["cell_area_um2"] == pytest.approx(sum(n * areas[c] for c, n in result["cells"].items()), rel=1e-9)
     assert result["critical_path"].endswith("(rising edge-triggered flip-flop clocked by clk)")
     assert 0 < result["min_period_ns"] < implement.STA_PERIOD_NS
+
+
+def test_reset_is_not_timed():
+    """The reset net is left out of timing (``hw.implement``: layout buffers it): a pipelined block
+    unit, whose reset fans out to every stage register, is timed on its datapath."""
+    from hw import implement
+
+    result = implement.asic(generators.build("mxfp4", pipeline=1))
+    assert not result["critical_path"].startswith("rst ")
