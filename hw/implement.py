@@ -76,7 +76,7 @@ def _run(cmd: list[str], cwd: str, what: str, timeout_s: float | None = None) ->
     except FileNotFoundError:
         raise DSEError(f"{what}: {cmd[0]} not found; install it (OpenSTA: Debian package opensta)") from None
     except subprocess.TimeoutExpired:
-        raise DSEError(f"{what}: did not finish in {timeout_s:.0f} s") from None
+        raise DSEError(f"{what}: did not finish in {timeout_s:g} s") from None
     if done.returncode:
         raise DSEError(f"{what} failed: {(done.stderr or done.stdout).strip()[-500:]}")
     return done.stdout

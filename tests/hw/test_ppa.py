@@ -119,6 +119,9 @@ def test_rtl_macs_yaml_is_what_the_method_reproduces():
     variants = re.compile(rf"rtl_mac_({'|'.join(PES)})(_p\d+)?(_signed|_magnitude)?_({'|'.join(implemented)})")
     assert gates <= set(entries)
     assert all(variants.fullmatch(key) for key in set(entries) - gates)
+    for unit in PES:  # every unit has real-cell area and both Fmax, at some depth and datapath
+        found = {m.group(4) for m in map(variants.fullmatch, entries) if m and m.group(1) == unit}
+        assert set(implemented) <= found, unit
     assert entries["rtl_mac_dint4xint8_acc_bits"]["value"] == row["acc_bits"] == 21
     wide = ppa.characterize("dint4xint8", {"acc_bits": 29})
     assert entries["rtl_mac_dint4xint8_acc_um2_per_bit"]["value"] == pytest.approx(
@@ -153,5 +156,5 @@ def test_a_mapping_that_runs_too_long_is_one_error():
     from hw import implement
     from sim.errors import DSEError
 
-    with pytest.raises(DSEError, match=r"^yosys cell mapping: did not finish in 0 s$"):
+    with pytest.raises(DSEError, match=r"^yosys cell mapping: did not finish in 0.01 s$"):
         implement.asic(generators.build("int4xint4"), timeout_s=0.01)
