@@ -96,14 +96,14 @@ def conv_rules(coords, spatial_shape, kernel=3, stride=1, padding=0, dilation=1,
     k, s, d = _pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("dilation", dilation, 1)
     p = _pair("padding", padding, 0)
     if subm:
-        same = _same_padding(k, d, "kernel")
+        same = _same_padding(k, d, kernel)
         if s != (1, 1):
             raise field_error("stride", stride, "1 for a submanifold conv", WorkloadError)
         if p not in ((0, 0), same):
             raise field_error("padding", padding, f"0 or {same} (the 'same' padding) for a submanifold conv",
                               WorkloadError)
         return _match_rules(sites, shape, sites.pts, sites.order, shape, k, (1, 1), same, d, submanifold=True)
-    out_shape = _out_shape(shape, k, s, p, d)
+    out_shape = _out_shape(shape, k, s, p, d, kernel)
     out, out_pos = _dilate(sites, sites.order, k, s, p, d, out_shape)
     return _rules(sites, shape, out, out_shape, out_pos, np.arange(len(out)))
 
@@ -125,7 +125,7 @@ def sd_conv_rules(coords, spatial_shape, scores, top_percent, kernel=3, dilation
     if not 0 < t <= 100:
         raise field_error("top_percent", top_percent, "a percentage in (0, 100]", WorkloadError)
     k, d = _pair("kernel", kernel, 1), _pair("dilation", dilation, 1)
-    p = _same_padding(k, d, "kernel")
+    p = _same_padding(k, d, kernel)
     selected = _top_rows(values, _share(t / 100, len(pts)))
     chosen = np.zeros(len(pts), bool)
     chosen[selected] = True
@@ -264,18 +264,20 @@ def _pair(field, value, minimum) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _same_padding(k, d, field) -> tuple[int, int]:
+def _same_padding(k, d, kernel) -> tuple[int, int]:
+    """The 'same' padding of a centred kernel (``kernel``: the value the caller gave, for the message)."""
     if k[0] % 2 == 0 or k[1] % 2 == 0:
-        raise field_error(field, k, "odd sizes (a centred kernel)", WorkloadError)
+        raise field_error("kernel", kernel, "odd sizes (a centred kernel)", WorkloadError)
     return d[0] * (k[0] // 2), d[1] * (k[1] // 2)
 
 
-def _out_shape(shape, k, s, p, d) -> tuple[int, int]:
+def _out_shape(shape, k, s, p, d, kernel) -> tuple[int, int]:
+    """The spconv output grid; ``kernel``: the value the caller gave, for the message."""
     out = []
     for axis, (length, ki, si, pi, di) in enumerate(zip(shape, k, s, p, d)):
         span = di * (ki - 1) + 1
         if span > length + 2 * pi:
-            raise field_error("kernel", k, f"a dilated extent d*(k-1)+1 <= the padded grid ({length + 2 * pi} "
+            raise field_error("kernel", kernel, f"a dilated extent d*(k-1)+1 <= the padded grid ({length + 2 * pi} "
                               f"on axis {'yx'[axis]})", WorkloadError)
         out.append((length + 2 * pi - span) // si + 1)
     return out[0], out[1]
