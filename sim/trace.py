@@ -41,8 +41,8 @@ SCHEMA_VERSION = 1
 
 # kind -> {dimension: default (None = required)}. Dimension meanings:
 #   gemm: O[M,N] += A[M,K] * W[K,N]
-#   conv2d / deconv2d / sparse_conv2d: batch N, in-channels C, input H x W, out-channels K,
-#       kernel R x S, stride, pad (deconv2d is the transposed convolution)
+#   conv2d / deconv2d / sparse_conv2d / sparse_deconv2d: batch N, in-channels C, input H x W,
+#       out-channels K, kernel R x S, stride, pad (the deconvs are transposed convolutions)
 #   attention_score / attention_context: requests B, query heads H, KV heads G (GQA; G = H for
 #       MHA), query tokens Q, KV length T, head dim D
 #   softmax: over T for B*H*Q rows; elementwise: E elements, F operations per element
@@ -53,6 +53,7 @@ OP_KINDS: dict[str, dict[str, int | None]] = {
     "conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "deconv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "sparse_conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
+    "sparse_deconv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "attention_score": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
     "attention_context": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
     "softmax": {"B": None, "H": None, "Q": None, "T": None},
@@ -63,7 +64,7 @@ OP_KINDS: dict[str, dict[str, int | None]] = {
     "transfer": {"bytes": None},
 }
 # Payloads an op kind must carry (sparse convolution needs its active sites).
-REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",)}
+REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",), "sparse_deconv2d": ("coords",)}
 DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in OP_KINDS.values() for d in dims))
 OPERANDS: tuple[str, ...] = ("W", "A", "O", "KV")
 PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
