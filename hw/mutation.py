@@ -234,3 +234,21 @@ SPADE_CATALOGUE: tuple[Mutant, ...] = (
     Mutant("duplicate_not_detected", "duplicate", _RGU, "dup = ~s.payload.end & prev.end &",
            "dup = ~s.payload.end & prev.end & 0 &"),
 )
+_GATHER = "hw.gather_address:GatherAddressGenerator"
+SPADE_CATALOGUE += (
+    Mutant("bank_bit_slice_wrong", "bank", _GATHER, "o.payload.bank.eq(addr[:self.bank_bits])",
+           "o.payload.bank.eq(addr[1:self.bank_bits + 1])"),
+    Mutant("line_shift_off_by_one", "address", _GATHER, "o.payload.line.eq(addr[self.bank_bits:])",
+           "o.payload.line.eq(addr[self.bank_bits + 1:])"),
+    Mutant("address_register_narrowed", "width", _GATHER, "self.addr_bits = row_bits + ceil_log2(words)",
+           "self.addr_bits = row_bits + ceil_log2(words) - 1"),
+    Mutant("row_narrowed", "width", _GATHER, "addr.eq(i.payload.row * self.words)",
+           "addr.eq(i.payload.row[:-1] * self.words)"),
+    Mutant("word_counter_narrowed", "width", _GATHER, "left = Signal(ceil_log2(self.words))",
+           "left = Signal(max(0, ceil_log2(self.words) - 1))"),
+    Mutant("last_word_off_by_one", "framing", _GATHER, "last = left == 0", "last = left == 1"),
+    Mutant("back_pressure_dropped", "handshake", _GATHER, "with m.Elif(o.valid & o.ready):", "with m.Elif(o.valid):"),
+    Mutant("row_taken_mid_vector", "handshake", _GATHER, "i.ready.eq(~busy | (o.ready & last))",
+           "i.ready.eq(~busy | o.ready)"),
+    Mutant("words_valid_stuck_1", "valid", _GATHER, "o.valid.eq(busy)", "o.valid.eq(1)"),
+)
