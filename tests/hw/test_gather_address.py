@@ -140,3 +140,24 @@ def test_spade_catalogue_is_well_formed():
         assert not m.equivalent and mutation.mutated_source(m)[1].count(m.replace) >= 1, m.name
     names = [(m.rtl, m.name) for m in mutation.SPADE_CATALOGUE]
     assert len(names) == len(set(names))
+
+
+def test_rtl_spade_yaml_has_every_unit_and_metric():
+    """The synthesis numbers of both units are in the tech library, and their flip-flop counts are the
+    registers of the RTL counted by hand: gather-address (16-bit rows, 8 words) = address 16 + 3, words
+    left 3, busy 1; RGU (16-bit coordinates and rows) = 2 row counters of 16, 2 previous coordinates of
+    2 x 16 + 1, the pair register 16 + 16 + 1 and its valid."""
+    import re
+
+    import yaml
+
+    from sim.tech.library import DATA, ENTRY_FILES
+
+    assert "rtl_spade.yaml" in ENTRY_FILES
+    entries = yaml.safe_load((DATA / "rtl_spade.yaml").read_text())
+    metrics = ("area_um2", "asic_fmax_mhz", "pj_per_cycle", "fpga_fmax_mhz", "fpga_luts", "fpga_ffs")
+    assert set(entries) == {f"rtl_{u}_{k}" for u in ("rgu", "rgu_s2", "gather_addr") for k in metrics}
+    assert all(e["cite"] == "rtl_spade" and e["value"] > 0 for e in entries.values())
+    for unit, flops in (("gather_addr", 23), ("rgu", 132), ("rgu_s2", 132)):
+        assert re.search(rf"\({flops} flops\)", entries[f"rtl_{unit}_area_um2"]["note"]), unit
+        assert entries[f"rtl_{unit}_fpga_ffs"]["value"] == flops
