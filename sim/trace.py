@@ -53,6 +53,7 @@ OP_KINDS: dict[str, dict[str, int | None]] = {
     "conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "deconv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "sparse_conv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
+    "sparse_deconv2d": {"N": 1, "C": None, "H": None, "W": None, "K": None, "R": None, "S": None, "stride": 1, "pad": 0},
     "attention_score": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
     "attention_context": {"B": None, "H": None, "G": None, "Q": None, "T": None, "D": None},
     "softmax": {"B": None, "H": None, "Q": None, "T": None},
@@ -63,7 +64,7 @@ OP_KINDS: dict[str, dict[str, int | None]] = {
     "transfer": {"bytes": None},
 }
 # Payloads an op kind must carry (sparse convolution needs its active sites).
-REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",)}
+REQUIRED_PAYLOADS: dict[str, tuple[str, ...]] = {"sparse_conv2d": ("coords",), "sparse_deconv2d": ("coords",)}
 DIMS: tuple[str, ...] = tuple(dict.fromkeys(d for dims in OP_KINDS.values() for d in dims))
 OPERANDS: tuple[str, ...] = ("W", "A", "O", "KV")
 PHASES: tuple[str, ...] = ("prefill", "decode", "conv", "train", "other")
