@@ -41,8 +41,8 @@ SCHEMA_VERSION = 1
 
 # kind -> {dimension: default (None = required)}. Dimension meanings:
 #   gemm: O[M,N] += A[M,K] * W[K,N]
-#   conv2d / deconv2d / sparse_conv2d: batch N, in-channels C, input H x W, out-channels K,
-#       kernel R x S, stride, pad (deconv2d is the transposed convolution)
+#   conv2d / deconv2d / sparse_conv2d / sparse_deconv2d: batch N, in-channels C, input H x W,
+#       out-channels K, kernel R x S, stride, pad (the deconvs are transposed convolutions)
 #   attention_score / attention_context: requests B, query heads H, KV heads G (GQA; G = H for
 #       MHA), query tokens Q, KV length T, head dim D
 #   softmax: over T for B*H*Q rows; elementwise: E elements, F operations per element

@@ -9,11 +9,19 @@ Keys (defaults in brackets):
   prefill: ``prompt`` (required); decode: ``context`` (required) or ``kv_lengths`` (a ragged batch:
   one KV length per request, instead of ``batch`` and ``context``); formats over W, A, O, KV;
 - CNNs: ``layers`` [all; a list of layer names], formats over W, A, O.
+- pillar detectors (pointpillars-kitti, pointpillars-nuscenes, centerpoint-pillar, pillarnet): the
+  keys above give the dense network from the pseudo-image on (no scene). Any of these keys instead
+  builds one frame from a synthetic LiDAR scene (``workloads.pillars``; not with ``batch`` or
+  ``layers``): ``variant`` [dense] one of dense, spconv, subm, spconv-p, sd-conv; ``seed`` [0] of
+  the scene; ``t`` [2] sd-conv's top-t % of pillars dilated, in (0, 100]; ``keep`` [0.5] spconv-p's
+  DVP keep ratio, in (0, 1]; ``importance`` [points] the pillar importance proxy (points or pfn);
+  ``max_points``, ``max_pillars`` [the grid's] voxelization limits.
 
 Bounds and meanings of the parameters, as data: ``parameters(model)``.
 
 Examples: ``{"model": "llama-2-7b", "phase": "decode", "batch": 1, "context": 4096}``,
-``{"model": "pointpillars-kitti", "layers": ["block1.conv0"]}``, ``{"model": "resnet-50"}``.
+``{"model": "pointpillars-kitti", "layers": ["block1.conv0"]}``, ``{"model": "resnet-50"}``,
+``{"model": "pointpillars-kitti", "variant": "sd-conv", "t": 2, "seed": 0}``.
 Anything else raises a one-line WorkloadError naming the field, the value and what is allowed.
 """
 
@@ -23,7 +31,7 @@ from collections.abc import Mapping
 
 from sim.errors import WorkloadError, field_error
 from sim.trace import Trace
-from workloads import checks, cnn, llm
+from workloads import checks, cnn, llm, pillars
 from workloads.llm import KVCacheState, decode, prefill
 from workloads.zoo import lookup, models
 
@@ -38,6 +46,8 @@ def build(spec: Mapping) -> Trace:
         raise field_error("workload", spec, "a mapping with at least a 'model' key", WorkloadError)
     family, _ = lookup(spec.get("model"))
     args = {k: v for k, v in spec.items() if k not in ("model", "phase")}
+    if family == "cnn" and any(key in pillars.PARAMETERS for key in spec):
+        return pillars.trace(spec)
     if family == "cnn":
         checks.keys(spec, CNN_KEYS, "CNN models")
         return cnn.trace(spec["model"], **args)
@@ -56,7 +66,7 @@ def parameters(model: str) -> dict[str, checks.Param]:
     is bounded by the model's layer count."""
     family, shape = lookup(model)
     if family == "cnn":
-        return dict(cnn.PARAMETERS)
+        return {**cnn.PARAMETERS, **(pillars.PARAMETERS if shape["arch"] in pillars.ARCHS else {})}
     params = dict(llm.PARAMETERS)
     params["num_layers"] = params["num_layers"]._replace(high=shape["layers"])
     return params

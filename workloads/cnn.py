@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from sim.errors import WorkloadError, field_error
 from sim.trace import Trace, TraceBuilder
-from workloads import accuracy, checks
+from workloads import accuracy, checks, pillars
 from workloads.assemble import op_formats
 from workloads.zoo import family, lookup
 
@@ -84,8 +84,10 @@ def pointpillars(net: dict, batch: int) -> list[Layer]:
     return layers
 
 
-ARCHITECTURES = {"resnet": resnet, "pointpillars": pointpillars}
-WORK_UNITS = {"resnet": "sample", "pointpillars": "frame"}  # what one batch element is
+# The other pillar detectors' layer tables live in workloads/pillars.py (with their sparse variants).
+ARCHITECTURES = {"resnet": resnet, "pointpillars": pointpillars,
+                 **{arch: pillars.dense_layers for arch in ("pointpillars-multihead", "centerpoint", "pillarnet")}}
+WORK_UNITS = {"resnet": "sample", **{arch: "frame" for arch in pillars.ARCHS}}  # what one batch element is
 
 
 def layers_of(model: str, batch: int = 1) -> list[Layer]:
