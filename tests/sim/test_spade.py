@@ -127,8 +127,8 @@ def test_all_active_transposed_conv_does_the_dense_macs():
 
 
 def test_sparse_beats_ideal_dense_only_when_sparse():
-    # 32x32 grid, 3x3 SubM, Cin = Cout = 16 on a 16x16 array. Ideal dense (WS, no stalls): the im2col GEMM
-    # M = 1024, K = 144, N = 16: ceil(144/16) = 9 folds of max(1024, 16) cycles + 2R + C - 2 = 46.
+    # 32x32 grid, 3x3 SubM, Cin = Cout = 16 on a 16x16 array. Ideal dense (OS, the dense default, no stalls):
+    # the im2col GEMM M = 1024, K = 144, N = 16: ceil(1024/16) = 64 folds of max(144, 16) cycles + 2R + C - 2 = 46.
     dims = dict(C=16, H=32, W=32, K=16, R=3, S=3, stride=1, pad=1)
     rng = np.random.default_rng(1)
     flat = np.sort(rng.choice(1024, 31, replace=False))  # 3 % of the grid
@@ -137,7 +137,7 @@ def test_sparse_beats_ideal_dense_only_when_sparse():
     model = spade(16, 16)
     low = run(trace(("sparse_conv2d", dims, brute_rules(sparse, (32, 32), 3, 1, 1, subm=True))), model).ops.iloc[0]
     dense = run(trace(("sparse_conv2d", dims, brute_rules(full, (32, 32), 3, 1, 1, subm=True))), model).ops.iloc[0]
-    assert low["ideal_dense_cycles"] == dense["ideal_dense_cycles"] == 46 + 9 * 1024
+    assert low["ideal_dense_cycles"] == dense["ideal_dense_cycles"] == 46 + 64 * 144
     assert low["cycles"] < low["ideal_dense_cycles"] / 5
     assert dense["cycles"] >= dense["ideal_dense_cycles"]  # every offset a GEMM of its own, plus the RGU
     assert low["energy_pj"] < low["ideal_dense_energy_pj"]
@@ -184,14 +184,21 @@ def test_adaptive_schedule_takes_the_faster_dataflow():
 
 
 def test_processing_order_tiles_or_spills():
-    # 3 outputs x 4096 channels x 4 B = 48 KiB of partial sums; half of a 16 KiB output SRAM holds 8 KiB:
-    # tiled runs ceil(48 / 8) = 6 tiles; offset-major spills 48 KiB per further offset (2 of 3) each way.
+    # 3 outputs x 4096 channels x 4 B = 48 KiB of partial sums; half of a 16 KiB output SRAM holds 8 KiB.
+    # Weights 9 x 4 x 4096 B = 144 KiB, more than half the 64 KiB weight SRAM (32 KiB).
+    # tiled: ceil(48 / 8) = 6 tiles, the weights fetched per tile. channel_tiled: 32768 // 36 = 910 channels
+    # fit, 908 on 4 columns: ceil(4096 / 908) = 5 chunks of ceil(3 x 908 x 4 / 8192) = 2 tiles, weights once.
+    # offset_major: 48 KiB spilled after offsets 3 and 4 and read back by 4 and 5.
     dims = dict(C=4, H=4, W=4, K=4096, R=3, S=3, stride=1, pad=1)
-    sram = {"output_kb": 16}
-    tiled = run(trace(("sparse_conv2d", dims, ROW_RULES)), spade(sram=sram)).ops.iloc[0]
-    spilled = run(trace(("sparse_conv2d", dims, ROW_RULES)), spade(sram=sram, array={"order": "offset_major"})).ops.iloc[0]
-    assert tiled["tiles"] == 6 and spilled["tiles"] == 1
-    assert spilled["bytes_dram_write"] - tiled["bytes_dram_write"] == 2 * 3 * 4096 * 4
+    ops = {order: run(trace(("sparse_conv2d", dims, ROW_RULES)),
+                      spade(sram={"output_kb": 16}, array={"order": order})).ops.iloc[0]
+           for order in ("tiled", "channel_tiled", "offset_major", "adaptive")}
+    weights, psums = 9 * 4 * 4096, 3 * 4096 * 4
+    assert (ops["tiled"]["tiles"], ops["channel_tiled"]["tiles"], ops["offset_major"]["tiles"]) == (6, 10, 1)
+    assert ops["tiled"]["bytes_dram_read"] - ops["channel_tiled"]["bytes_dram_read"] == 5 * weights
+    assert ops["offset_major"]["bytes_dram_write"] - ops["channel_tiled"]["bytes_dram_write"] == 2 * psums
+    assert ops["offset_major"]["bytes_dram_read"] - ops["channel_tiled"]["bytes_dram_read"] == 2 * psums
+    assert ops["adaptive"]["order"] == "channel_tiled" and ops["adaptive"]["cycles"] == ops["channel_tiled"]["cycles"]
 
 
 def test_dense_ops_run_as_on_the_systolic_array():
@@ -199,8 +206,8 @@ def test_dense_ops_run_as_on_the_systolic_array():
 
     t = trace(("gemm", {"M": 100, "K": 10, "N": 64}, None))
     ops = run(t, spade(16, 16)).ops.iloc[0]
-    # WS: Sr = K = 10, Sc = N = 64, T = M = 100: 4 folds of max(100, 16) + 2R + C - 2 = 446 (no stalls)
-    assert ops["compute_cycles"] == ops["cycles"] == 446 == ops["ideal_dense_cycles"]
+    # OS: Sr = M = 100, Sc = N = 64, T = K = 10: 7 x 4 folds of max(10, 16) + 2R + C - 2 = 494 (no stalls)
+    assert ops["compute_cycles"] == ops["cycles"] == 494 == ops["ideal_dense_cycles"]
     assert ops["dense_macs"] == ops["macs"] == 64_000
 
 
@@ -248,5 +255,5 @@ def test_ideal_dense_definition_is_the_stall_free_closed_form():
     fast = run(trace(("sparse_conv2d", dims, rules)), spade(16, 16)).ops.iloc[0]
     slow = run(trace(("sparse_conv2d", dims, rules)), spade(16, 16, dram={"bandwidth_gbs": 0.01})).ops.iloc[0]
     assert slow["stall_cycles"] > 0 and slow["ideal_dense_cycles"] == fast["ideal_dense_cycles"]
-    # M = 64, K = 144, N = 16 on 16 x 16, WS: 9 folds of max(64, 16) + 46
-    assert fast["ideal_dense_cycles"] == 46 + 9 * 64 and math.isfinite(slow["ideal_dense_energy_pj"])
+    # M = 64, K = 144, N = 16 on 16 x 16, OS: 4 folds of max(144, 16) + 46
+    assert fast["ideal_dense_cycles"] == 46 + 4 * 144 and math.isfinite(slow["ideal_dense_energy_pj"])

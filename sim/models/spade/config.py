@@ -21,12 +21,14 @@ class LayerDataflows(Strict):
     assumption); ``os``: pairs on rows, Cout on columns, Cin streamed; ``is``: Cin on rows, pairs
     on columns, Cout streamed. ``conv``: dilating and strided sparse convs and SD-Conv; ``subm``:
     submanifold convs (output set = input set); ``deconv``: sparse transposed convs; ``dense``:
-    conv2d, deconv2d and gemm (the pillar feature net)."""
+    conv2d, deconv2d and gemm (the pillar feature net, a dense head), ``os`` by default: their
+    partial sums stay in the PEs, where WS on a small output SRAM spills them to DRAM (the systolic
+    family's memory model)."""
 
     conv: Dataflow = "ws"
     subm: Dataflow = "ws"
     deconv: Dataflow = "ws"
-    dense: Dataflow = "ws"
+    dense: Dataflow = "os"
 
 
 class SpadeArrayConfig(Strict):
@@ -34,16 +36,16 @@ class SpadeArrayConfig(Strict):
     ``schedule``: ``fixed`` runs each layer in its type's dataflow; ``adaptive`` picks, per layer,
     the faster of ``ws`` and ``os`` for its measured sparsity (the sparsity-aware dataflow choice).
     ``fold_overlap``: the systolic family's fold pipelining (``sim.models.systolic.model``).
-    ``order`` (processing order): ``tiled`` splits a layer's outputs into tiles whose partial sums
-    fit half the output SRAM and runs every offset per tile (weights reloaded per tile);
-    ``offset_major`` runs each offset over all pairs (weights loaded once) and spills the partial
-    sums that do not fit to DRAM, read back and rewritten by every further offset."""
+    ``order`` (processing order, ``sim.models.spade.order``): ``tiled`` (output tiles, weights
+    reloaded per tile unless they fit), ``channel_tiled`` (Cout chunks whose weights fit, inputs
+    reloaded per chunk unless they fit), ``offset_major`` (partial sums spilled to DRAM), or
+    ``adaptive``: per layer the one with the least DRAM traffic."""
 
     rows: int = Field(ge=1, le=4096)
     cols: int = Field(ge=1, le=4096)
     dataflow: LayerDataflows = LayerDataflows()
     schedule: Literal["fixed", "adaptive"] = "fixed"
-    order: Literal["tiled", "offset_major"] = "tiled"
+    order: Literal["adaptive", "tiled", "channel_tiled", "offset_major"] = "adaptive"
     fold_overlap: bool = True
 
 

@@ -73,6 +73,7 @@ from sim.models.spade import plus, pruning
 from sim.models.spade.basis import SRAMS, spade_basis
 from sim.models.spade.config import SpadeConfig
 from sim.models.spade.layers import SPARSE_KINDS, SparseLayer, sparse_layers
+from sim.models.spade.order import Layer, Plan, plan
 from sim.models.systolic.config import ArrayConfig, SramConfig, SystolicConfig, VectorConfig
 from sim.models.systolic.model import SystolicArray
 from sim.numerics.storage import bits_per_element
@@ -251,27 +252,30 @@ class SpadeAccelerator:
             seen.add(layers[i].rule_key)
         return reused
 
-    def _offsets(self, layers: list[SparseLayer], formats: dict, dataflows: list[str], tiles: np.ndarray) -> _Offsets:
-        """The non-empty offsets' GEMMs of all layers, costed by the systolic model of each dataflow;
-        a layer in ``tiles[i]`` output tiles runs each offset as that many GEMMs of ceil(n_δ / tiles) rows."""
+    def _offsets(self, layers: list[SparseLayer], formats: dict, dataflows: list[str], plans: list[Plan]) -> _Offsets:
+        """The non-empty offsets' GEMMs of all layers, costed by the systolic model of each dataflow: a
+        layer planned in t output tiles and c chunks of output channels runs each offset as t x c GEMMs
+        [ceil(n_δ / t) x Cin]·[Cin x chunk] (the last chunk costed as a full one)."""
         owner = np.concatenate([np.full(int((la.pair_count > 0).sum()), i) for i, la in enumerate(layers)])
         pairs = np.concatenate([la.pair_count[la.pair_count > 0] for la in layers])
         n = len(owner)
         cycles, folds = np.zeros(n, np.int64), np.zeros(n, np.int64)
         flow = np.array(dataflows)[owner] if n else np.zeros(0, str)
+        tiles = np.array([p.tiles for p in plans], np.int64)
+        chunk = np.array([p.chunk for p in plans], np.int64)
+        repeats = tiles * np.array([p.chunks for p in plans], np.int64)
         for df in dict.fromkeys(dataflows):
             sel = np.flatnonzero(flow == df)
             if not sel.size:
                 continue
             lay = owner[sel]
             cin = np.array([layers[i].cin for i in lay], np.int64)
-            cout = np.array([layers[i].cout for i in lay], np.int64)
-            per_tile = -(-pairs[sel] // tiles[lay])
-            batch = OpBatch("gemm", sel, np.full(len(sel), "offset", object), {"M": per_tile, "N": cout, "K": cin},
+            batch = OpBatch("gemm", sel, np.full(len(sel), "offset", object),
+                            {"M": -(-pairs[sel] // tiles[lay]), "N": chunk[lay], "K": cin},
                             {o: (formats[o][lay] if o in formats else np.full(len(sel), "", object))
                              for o in ("W", "A", "O", "KV")})
             res = self._array(df).evaluate(batch)
-            cycles[sel], folds[sel] = res["compute_cycles"] * tiles[lay], res["folds"] * tiles[lay]
+            cycles[sel], folds[sel] = res["compute_cycles"] * repeats[lay], res["folds"] * repeats[lay]
         return _Offsets(owner, pairs, cycles, folds)
 
     def _bits(self, fmt: str) -> float:
@@ -282,89 +286,76 @@ class SpadeAccelerator:
         """Every column of each sparse layer run in its dataflow (module docstring)."""
         from sim.gather import issue_cycles, vector_words
 
-        c, u = self.config, self._unit
+        c, u, g = self.config, self._unit, self.config.gsu
         R, C = c.array.rows, c.array.cols
-        g = c.gsu
         n = len(layers)
-        psum_bytes = np.array([la.n_out * la.cout * c.mac.acc_bits / 8 for la in layers])
-        half_output = c.sram.output_kb * 1024 / 2
-        tiled = c.array.order == "tiled"
-        tiles = np.maximum(np.ceil(psum_bytes / half_output), 1).astype(np.int64) if tiled else np.ones(n, np.int64)
-        offs = self._offsets(layers, formats, dataflows, tiles)
+        half = {s: getattr(c.sram, f"{s}_kb") * 1024 / 2 for s in ("input", "output", "weight")}
+        bits = [{o: self._bits(formats[o][i]) for o in ("A", "W", "O")} for i in range(n)]
+        plans = [plan(c.array.order, Layer(la.n_out, int((la.pair_count > 0).sum()), la.cin, la.cout, la.offsets,
+                                           c.mac.acc_bits / 8, b["W"] / 8, la.n_in * la.cin * b["A"] / 8), half, C)
+                 for la, b in zip(layers, bits)]
+        offs = self._offsets(layers, formats, dataflows, plans)
         cols = {k: np.zeros(n) for k in ("array_cycles", "gsu_cycles", "gsu_conflict_cycles", "rgu_cycles",
-                                          "plus_cycles", "dvp_cycles", "folds")}
+                                          "plus_cycles", "dvp_cycles", "folds", "energy_plus_pj", "energy_dvp_pj")}
         traffic = {f"{s}_{rw}": np.zeros(n) for s in SRAMS for rw in ("read", "write")}
         dram_read, dram_write = np.zeros(n), np.zeros(n)
-        rgu_steps, addresses = np.zeros(n), np.zeros(n)
-        offset_time = np.zeros(n)
+        rgu_steps, addresses, offset_time = np.zeros(n), np.zeros(n), np.zeros(n)
         first = np.searchsorted(offs.layer, np.arange(n))
-        for i, la in enumerate(layers):
+        coord_bytes = 2 * c.rgu.coord_bits / 8
+        for i, (la, b, p) in enumerate(zip(layers, bits, plans)):
             df = dataflows[i]
-            a_bits, w_bits, o_bits = (self._bits(formats[o][i]) for o in ("A", "W", "O"))
-            w_in = vector_words(la.cin, int(np.ceil(a_bits)), g.word_bits)
-            w_out = vector_words(la.cout, c.mac.acc_bits, g.word_bits)
-            gather_passes = -(-la.cout // C) if df in ("ws", "os") else 1
-            scatter_passes = -(-la.cin // R) if df in ("ws", "is") else 1
-            nonempty = [d for d in range(la.offsets) if la.pair_count[d] > 0]
+            w_in = vector_words(la.cin, int(np.ceil(b["A"])), g.word_bits)
+            w_out = vector_words(p.chunk, c.mac.acc_bits, g.word_bits)
+            # vectors re-streamed per column fold of each chunk (ws, os); partial sums per row fold (ws, is)
+            gather_passes = p.chunks * (-(-p.chunk // C) if df in ("ws", "os") else 1)
+            scatter_passes = p.chunks * (-(-la.cin // R) if df in ("ws", "is") else 1)
+            nonempty = np.flatnonzero(la.pair_count)
             for j, d in enumerate(nonempty):
-                k = first[i] + j
-                timed = [issue_cycles(rows, words, g.banks, g.vectors_per_cycle, conflict_free=g.conflict_free)
-                         for rows, words in ((la.in_rows[d], w_in), (la.out_rows[d], w_out))]
-                free = [issue_cycles(rows, words, g.banks, g.vectors_per_cycle, conflict_free=True)
-                        for rows, words in ((la.in_rows[d], w_in), (la.out_rows[d], w_out))]
-                gather, scatter = gather_passes * timed[0], scatter_passes * timed[1]
-                gsu = gather + scatter
-                cols["gsu_cycles"][i] += gsu
-                cols["gsu_conflict_cycles"][i] += gsu - gather_passes * free[0] - scatter_passes * free[1]
-                array = offs.cycles[k]
-                offset_time[i] += max(array, gather, scatter) if g.overlap else array + gather + scatter
+                streams = ((la.in_rows[d], w_in, gather_passes), (la.out_rows[d], w_out, scatter_passes))
+                timed = [k * issue_cycles(rows, w, g.banks, g.vectors_per_cycle, conflict_free=g.conflict_free)
+                         for rows, w, k in streams]
+                free = [k * issue_cycles(rows, w, g.banks, g.vectors_per_cycle, conflict_free=True)
+                        for rows, w, k in streams]
+                cols["gsu_cycles"][i] += sum(timed)
+                cols["gsu_conflict_cycles"][i] += sum(timed) - sum(free)
+                array = offs.cycles[first[i] + j]
+                offset_time[i] += max(array, *timed) if g.overlap else array + sum(timed)
                 n_d = int(la.pair_count[d])
-                weight_loads = {"ws": 1, "os": -(-n_d // R), "is": -(-n_d // C)}[df]
-                traffic["weight_read"][i] += tiles[i] * weight_loads * la.cin * la.cout * w_bits / 8
+                loads = {"ws": 1, "os": -(-n_d // R), "is": -(-n_d // C)}[df]  # per stationary weight load
+                traffic["weight_read"][i] += p.tiles * loads * la.cin * la.cout * b["W"] / 8
             sel = slice(first[i], first[i] + len(nonempty))
             cols["array_cycles"][i] = offs.cycles[sel].sum()
             cols["folds"][i] = offs.folds[sel].sum()
-            word_bytes = g.word_bits / 8
             gather_words = gather_passes * la.pairs * w_in
             scatter_words = scatter_passes * la.pairs * w_out
             addresses[i] = gather_words + scatter_words
-            in_bytes, out_bytes = la.n_in * la.cin * a_bits / 8, la.n_out * la.cout * o_bits / 8
-            weights = la.offsets * la.cin * la.cout * w_bits / 8
-            coord_bytes = 2 * c.rgu.coord_bits / 8
+            in_bytes, out_bytes = la.n_in * la.cin * b["A"] / 8, la.n_out * la.cout * b["O"] / 8
+            weights = la.offsets * la.cin * la.cout * b["W"] / 8
             rule_bytes = la.pairs * 2 * c.rgu.index_bits / 8
-            plus_cycles, plus_pj, plus_reads = plus.costs(la, c, u)
-            dvp_cycles, dvp_pj = pruning.costs(la, c, u)
-            steps, rgu_cycles = (0, 0) if reused[i] else self._rgu(la)
-            rgu_steps[i] = steps
-            cols["rgu_cycles"][i], cols["plus_cycles"][i], cols["dvp_cycles"][i] = rgu_cycles, plus_cycles, dvp_cycles
-            traffic["input_read"][i] = gather_words * word_bytes + plus_reads * a_bits / 8
-            traffic["input_write"][i] = in_bytes
-            traffic["output_read"][i] = scatter_words * word_bytes + out_bytes
-            traffic["output_write"][i] = scatter_words * word_bytes
-            traffic["weight_write"][i] = weights
+            cols["plus_cycles"][i], cols["energy_plus_pj"][i], plus_reads = plus.costs(la, c, u)
+            cols["dvp_cycles"][i], cols["energy_dvp_pj"][i] = pruning.costs(la, c, u)
+            rgu_steps[i], cols["rgu_cycles"][i] = (0, 0) if reused[i] else self._rgu(la)
+            word_bytes = g.word_bits / 8
+            traffic["input_read"][i] = gather_words * word_bytes + plus_reads * b["A"] / 8
+            traffic["input_write"][i] = in_bytes * p.input_fetches
+            traffic["output_read"][i] = scatter_words * word_bytes + out_bytes + p.spill
+            traffic["output_write"][i] = scatter_words * word_bytes + p.spill
+            traffic["weight_write"][i] = weights * p.weight_fetches
             traffic["rule_write"][i] = 0 if reused[i] else rule_bytes
             traffic["rule_read"][i] = rule_bytes
-            weights_fit = weights <= c.sram.weight_kb * 1024 / 2
-            spill = 0 if tiled or psum_bytes[i] <= half_output else (len(nonempty) - 1) * psum_bytes[i]
-            dram_read[i] = in_bytes + la.n_in * coord_bytes + weights * (1 if weights_fit else tiles[i]) + spill
-            dram_write[i] = la.n_written * (la.cout * o_bits / 8 + coord_bytes) + spill
-            cols.setdefault("energy_plus_pj", np.zeros(n))[i] = plus_pj
-            cols.setdefault("energy_dvp_pj", np.zeros(n))[i] = dvp_pj
+            dram_read[i] = in_bytes * p.input_fetches + la.n_in * coord_bytes + weights * p.weight_fetches + p.spill
+            dram_write[i] = la.n_written * (la.cout * b["O"] / 8 + coord_bytes) + p.spill
         core = np.maximum(offset_time, cols["rgu_cycles"]) if c.rgu.overlap else offset_time + cols["rgu_cycles"]
         compute = np.ceil(cols["plus_cycles"] + core + cols["dvp_cycles"])
         memory = (dram_read + dram_write) / self._dram_bytes_per_cycle
-        chunks = np.maximum(cols["folds"], 1)
-        cycles = np.ceil(np.maximum(compute, memory) + np.minimum(compute, memory) / chunks)
-        sram_pj = sum(traffic[k] * 8 * u[f"sram_{k}_pj_per_bit"] for k in traffic)
+        cycles = np.ceil(np.maximum(compute, memory) + np.minimum(compute, memory) / np.maximum(cols["folds"], 1))
         macs = np.array([la.pairs * la.cin * la.cout for la in layers], np.int64)
-        out = {
+        return {
             "cycles": cycles.astype(np.int64), "compute_cycles": compute.astype(np.int64),
-            "stall_cycles": (cycles - compute).astype(np.int64), "memory_cycles": memory,
-            "macs": macs,
+            "stall_cycles": (cycles - compute).astype(np.int64), "memory_cycles": memory, "macs": macs,
             "energy_mac_pj": macs * u["mac_pj"],
-            "tiles": tiles.astype(float),
             **cols,
-            "energy_sram_pj": sram_pj,
+            "energy_sram_pj": sum(traffic[k] * 8 * u[f"sram_{k}_pj_per_bit"] for k in traffic),
             "energy_dram_pj": (dram_read + dram_write) * 8 * u["dram_pj_per_bit"],
             "energy_rgu_pj": rgu_steps * u["rgu_step_pj"],
             "energy_gsu_pj": addresses * u["gsu_address_pj"],
@@ -375,10 +366,11 @@ class SpadeAccelerator:
             "pairs": np.array([la.pairs for la in layers], float),
             "active_in": np.array([la.n_in for la in layers], float),
             "active_out": np.array([la.n_out for la in layers], float),
+            "tiles": np.array([p.tiles * p.chunks for p in plans], float),
             "rules_reused": reused.astype(float),
             "dataflow": np.array(dataflows, object),
+            "order": np.array([p.order for p in plans], object),
         }
-        return out
 
     def _rgu(self, la: SparseLayer) -> tuple[int, int]:
         """(coordinate steps, cycles) of the RGU for one layer whose rules are generated (docstring)."""
