@@ -124,6 +124,10 @@ def test_all_active_transposed_conv_does_the_dense_macs():
     dims = dict(C=8, H=3, W=4, K=16, R=2, S=2, stride=2, pad=0)
     ops = run(trace(("sparse_deconv2d", dims, inverse)), spade()).ops.iloc[0]
     assert ops["macs"] == ops["dense_macs"] == 12 * 4 * 8 * 16 and ops["density_out"] == 1.0
+    # each output takes one pair, so nothing stays resident: one tile even when 48 x 16 x 4 B of partial
+    # sums would need 6 halves of a 1 KiB output SRAM
+    small = run(trace(("sparse_deconv2d", dims, inverse)), spade(sram={"output_kb": 1})).ops.iloc[0]
+    assert small["tiles"] == 1 and small["bytes_dram_read"] == ops["bytes_dram_read"]
 
 
 def test_sparse_beats_ideal_dense_only_when_sparse():

@@ -291,7 +291,10 @@ class SpadeAccelerator:
         n = len(layers)
         half = {s: getattr(c.sram, f"{s}_kb") * 1024 / 2 for s in ("input", "output", "weight")}
         bits = [{o: self._bits(formats[o][i]) for o in ("A", "W", "O")} for i in range(n)]
-        plans = [plan(c.array.order, Layer(la.n_out, int((la.pair_count > 0).sum()), la.cin, la.cout, la.offsets,
+        # outputs that accumulate pairs of several offsets stay resident; a layer whose outputs each
+        # take one pair (a transposed conv with kernel = stride) streams them out
+        plans = [plan(c.array.order, Layer(la.n_out if la.pairs > la.n_out else 0, int((la.pair_count > 0).sum()),
+                                           la.cin, la.cout, la.offsets,
                                            c.mac.acc_bits / 8, b["W"] / 8, la.n_in * la.cin * b["A"] / 8), half, C)
                  for la, b in zip(layers, bits)]
         offs = self._offsets(layers, formats, dataflows, plans)

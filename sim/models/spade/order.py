@@ -26,8 +26,9 @@ ORDERS = ("tiled", "channel_tiled", "offset_major")
 
 @dataclass(frozen=True)
 class Layer:
-    """What the order depends on: output rows, non-empty offsets, channels, kernel taps, bytes of
-    one partial sum (``acc``) and one weight (``w``), and of the whole input feature set."""
+    """What the order depends on: output rows whose partial sums stay resident (those accumulating
+    pairs of several offsets; 0 when every output takes one pair), non-empty offsets, channels,
+    kernel taps, bytes of one partial sum (``acc``) and one weight (``w``), and of the input features."""
 
     n_out: int
     offsets_used: int
