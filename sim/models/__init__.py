@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from sim.tech import TechValue
 
 ENTRY_POINT_GROUP = "accel_dse.families"
-BUILTIN = {"systolic": "sim.models.systolic"}
+BUILTIN = {"systolic": "sim.models.systolic", "spade": "sim.models.spade"}
 LEVEL_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 PROTOCOL = ("name", "clock_hz", "kinds", "peak_macs_per_cycle", "memory_levels", "basis", "formulas", "area",
             "evaluate")

@@ -1,0 +1,77 @@
+"""Per-unit energy and area of SPADE's units beyond the PE array, each a cited tech-library value.
+
+The PE, DRAM and dense-path costs are the systolic family's (``SystolicArray.basis``). Here:
+banked feature SRAMs (one macro per bank), the weight and rule SRAMs, the RGU's merge step, the
+GSU's address generators and crossbars, the DVP unit's lanes and SPADE+'s top-k and merge units.
+Where this project's synthesis of the RGU or the gather-address generator exists
+(``RTL_ENTRIES``, from ``sim/tech/rtl_spade.yaml``), its numbers are used; otherwise the unit is
+composed from Aladdin and Horowitz components (comparators, adders, registers), as stated in each
+source string.
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.models.spade.config import SpadeConfig
+from sim.tech import TechLibrary, TechValue
+
+# synthesized entries read when present: energy per coordinate step / per address, area per unit
+RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_coordinate", "rgu_area_um2": "rtl_rgu_um2",
+               "gsu_address_pj": "rtl_gather_address_pj", "gsu_address_area_um2": "rtl_gather_address_um2"}
+FEATURE_SRAMS = ("input", "output")  # banked by the GSU
+SRAMS = ("input", "output", "weight", "rule")
+
+
+def _comparator(t: TechLibrary, bits: int, unit: str) -> TechValue:
+    """An Aladdin comparator of ``bits`` (its table's width rule: linear in width)."""
+    return t.scaled(f"aladdin_comparator_32_{unit}") * (bits / 32)
+
+
+def _rtl_or(t: TechLibrary, key: str, derived: TechValue) -> TechValue:
+    name = RTL_ENTRIES[key]
+    return t.scaled(name) if name in t.entries else derived
+
+
+def spade_basis(t: TechLibrary, c: SpadeConfig) -> dict[str, TechValue]:
+    """Every SPADE-specific per-unit cost (module docstring), by name."""
+    cb, ib, acc, op = c.rgu.coord_bits, c.rgu.index_bits, c.mac.acc_bits, c.mac.operand_bits
+    key_bits = 2 * cb  # a (y, x) coordinate compared as one key
+    reg_pj, reg_um2 = t.register_pj_per_bit(), t.register_area_um2_per_bit()
+    basis: dict[str, TechValue] = {}
+    for name in SRAMS:
+        size = int(getattr(c.sram, f"{name}_kb") * 1024)
+        macros, bits = (c.gsu.banks, c.gsu.word_bits) if name in FEATURE_SRAMS else (1, 64)
+        for rw in ("read", "write"):
+            access = t.sram_access_pj(size / macros, bits=bits, write=rw == "write")
+            basis[f"sram_{name}_{rw}_pj_per_bit"] = TechValue(access.value / bits, "pJ/bit",
+                                                              f"{access.source} / {bits} bits")
+        basis[f"sram_{name}_area_mm2"] = t.sram_area_mm2(size / macros) * macros
+    # RGU: per coordinate consumed, a key comparison, the offset shift of both axes, a pipeline register
+    step_pj = _comparator(t, key_bits, "pj") + t.int_add_pj(cb) * 2 + reg_pj * (key_bits + ib)
+    step_um2 = _comparator(t, key_bits, "um2") + t.int_add_area_um2(cb) * 2 + reg_um2 * (key_bits + ib)
+    basis["rgu_step_pj"] = _rtl_or(t, "rgu_step_pj", step_pj)
+    basis["rgu_area_um2"] = _rtl_or(t, "rgu_area_um2", step_um2)
+    # GSU: one address adder per bank port; a banks x banks crossbar of word_bits each way (mux2 cells)
+    basis["gsu_address_pj"] = _rtl_or(t, "gsu_address_pj", t.int_add_pj(ib + max(1, math.ceil(math.log2(c.gsu.banks)))))
+    basis["gsu_address_area_um2"] = _rtl_or(t, "gsu_address_area_um2", t.int_add_area_um2(ib))
+    basis["gsu_crossbar_area_um2"] = t.scaled("cell_mux2_x1_um2") * (2 * c.gsu.banks * max(c.gsu.banks - 1, 0)
+                                                                     * c.gsu.word_bits)
+    # DVP: per channel element of a score, per compare of a score; lanes of element units
+    element = {"l1": (t.int_add_pj(acc), t.int_add_area_um2(acc)),
+               "l2": (t.int_mult_pj(op, op) + t.int_add_pj(acc), t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)),
+               "linf": (_comparator(t, acc, "pj"), _comparator(t, acc, "um2"))}
+    basis["dvp_element_pj"], dvp_lane_um2 = element[c.dvp.norm]
+    basis["score_compare_pj"] = _comparator(t, acc, "pj")
+    basis["dvp_area_um2"] = dvp_lane_um2 * c.dvp.lanes + _comparator(t, acc, "um2")
+    # SPADE+: scores on the DVP lanes (a learned score is a Cin-long dot product), a top-k comparator,
+    # and the output-coordinate merge (a key comparison and a register per coordinate)
+    basis["plus_element_pj"] = (t.int_mult_pj(op, op) + t.int_add_pj(acc)) if c.plus.score == "learned" \
+        else basis["dvp_element_pj"]
+    basis["plus_merge_pj"] = _comparator(t, key_bits, "pj") + reg_pj * (key_bits + ib)
+    basis["plus_area_um2"] = (_comparator(t, acc, "um2") + _comparator(t, key_bits, "um2")
+                              + reg_um2 * (key_bits + ib))
+    if c.plus.score == "learned":
+        basis["plus_area_um2"] = basis["plus_area_um2"] + (t.int_mult_area_um2(op, op)
+                                                           + t.int_add_area_um2(acc)) * c.dvp.lanes
+    return basis
