@@ -274,6 +274,9 @@ def run(trace: Trace, model) -> Result:
     end = np.cumsum(columns["cycles"])
     timing = {"start_cycle": end - columns["cycles"], "end_cycle": end, "time_s": columns["cycles"] / model.clock_hz}
     identity = {c: columns.pop(c) for c in IDENTITY}
+    summed, series = tuple(getattr(model, "summed_columns", ())), tuple(getattr(model, "op_series", ()))
+    for col in (*summed, *series):  # a family column no op kind of this trace produces: NaN for every op
+        columns.setdefault(col, np.full(len(end), np.nan))
     return Result({**identity, **timing, **columns}, model.area(), model.basis, model.clock_hz,
                   model.peak_macs_per_cycle, tuple(model.memory_levels), dict(model.formulas), dict(trace.meta),
-                  tuple(getattr(model, "summed_columns", ())), tuple(getattr(model, "op_series", ())))
+                  summed, series)

@@ -134,6 +134,17 @@ def test_optional_columns_fill_per_kind():
     assert ops["utilization"].tolist() == [100 / (10 * 20), 0.0]
 
 
+def test_a_family_column_no_op_of_the_trace_produces_sums_to_zero():
+    """Summed and per-op family columns of kinds a trace does not hold are NaN per op, 0 in the totals."""
+    model = Fake(lambda b: {"pairs": np.full(len(b), 7.0)} if b.kind == "elementwise" else {})
+    model.summed_columns = model.op_series = ("pairs",)
+    b = TraceBuilder()
+    b.add("gemm", "g", {"M": 4, "N": 5, "K": 5})
+    result = run(b.build(), model)
+    assert np.isnan(result.columns["pairs"]).all() and result.totals["pairs"] == 0.0
+    assert run(trace(), model).totals["pairs"] == 7.0
+
+
 def test_work_units_and_a_model_without_a_peak():
     result = run(trace({"unit": "frame", "count": 4}), Fake(peak=None))
     t = result.totals
