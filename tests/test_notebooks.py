@@ -48,7 +48,7 @@ def assert_real_figure(path: Path):
 
 
 def test_there_are_notebooks():
-    assert {n.stem for n in NOTEBOOKS} == {"number_formats", "systolic_llama_decode"}
+    assert {n.stem for n in NOTEBOOKS} == {"number_formats", "systolic_llama_decode", "spade_pointpillars"}
 
 
 def test_systolic_llama_decode(tmp_path):
@@ -132,6 +132,36 @@ def test_number_formats(tmp_path):
         assert mb <= decode.loc[pe, "dram_mb_per_token"] <= 1.002 * mb, pe
         assert decode.loc[pe, "sqnr_db"] == prefill.loc[pe, "sqnr_db"] == sqnr[pe]
     assert prefill["dram_mb_per_token"].lt(decode["dram_mb_per_token"] / 50).all()  # 512 tokens share the weights
+
+
+# PointPillars on KITTI (OpenPCDet pointpillar.yaml): 3x3 convs of blocks with 4/6/6 layers at
+# 248x216, 124x108, 62x54 (64/128/256 channels, the first of each strided), deconvs to 128 channels
+# at 248x216 (kernel = stride 1/2/4), a 1x1 head of 6 x (3 + 7 + 2) outputs on 384 channels, and a
+# PFN of 10 -> 64 per point (at most 12000 pillars of 32 points).
+KITTI_DENSE_MACS = (248 * 216 * 9 * 64 * (64 + 3 * 64) + 124 * 108 * 9 * 128 * (64 + 5 * 128)
+                    + 62 * 54 * 9 * 256 * (128 + 5 * 256) + 248 * 216 * 64 * 128 + 124 * 108 * 4 * 128 * 128
+                    + 62 * 54 * 16 * 256 * 128 + 248 * 216 * 384 * 6 * 12)
+KITTI_PFN_MAX_MACS = 12000 * 32 * 10 * 64
+
+
+def test_spade_pointpillars(tmp_path):
+    out = run_notebook("spade_pointpillars", tmp_path)
+    for figure in ("pillars_bev", "density_by_layer", "cycles_by_layer", "sweep_array", "sweep_dvp", "sweep_sdconv"):
+        assert_real_figure(out / f"{figure}.png")
+    density = pd.read_csv(out / "density_by_layer.csv", index_col="layer")
+    for block in ("block1", "block2", "block3"):  # SubM keeps its input set; a regular conv only grows it
+        rows = [f"{block}.conv{i}" for i in range(4)]
+        assert density.loc[rows[1:], "subm"].tolist() == [density.loc[rows[0], "subm"]] * 3
+        assert density.loc[rows, "spconv"].is_monotonic_increasing
+    dilation = pd.read_csv(out / "sweep_sdconv.csv")
+    dense = dilation["flop_cut"] * dilation["macs"]  # the dense network's MACs, as the notebook has them
+    assert ((dense >= KITTI_DENSE_MACS) & (dense <= KITTI_DENSE_MACS + KITTI_PFN_MAX_MACS)).all()
+    assert dilation["published_cut"].tolist() == pytest.approx([46.43 / 6.43, 46.43 / 7.72])  # t = 2, 5
+    pruning = pd.read_csv(out / "sweep_dvp.csv").sort_values("p.workload.keep")
+    assert pruning["macs"].is_monotonic_increasing  # keeping more vectors never saves work
+    arrays = pd.read_csv(out / "sweep_array.csv").sort_values("p.array.rows")
+    assert (arrays["p.array.rows"] == arrays["p.array.cols"]).all() and arrays["p.array.rows"].is_unique
+    assert arrays["area_mm2"].is_monotonic_increasing and arrays["utilization"].le(1).all()
 
 
 def test_bad_out_folder_is_one_line(tmp_path):
