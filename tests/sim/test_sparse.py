@@ -154,7 +154,11 @@ def test_extreme_grid_sizes():
     # Output grid (side - 2) // 2 + 1 = side // 2: the even last row/column index side - 1 maps to side // 2,
     # outside, so only (0,0) (offset 0) and (1,1) (offset 3) remain, both onto output (0,0).
     assert r.out_shape == (side // 2, side // 2) and r.pairs.tolist() == [[0, 1, 0], [3, 4, 0]]
-    assert np.array_equal(conv_rules(corners, (side, side), subm=True).out_coords, corners)
+    r = conv_rules(corners, (side, side), subm=True)
+    # SubM: five centre pairs; (0,0) and (1,1) are diagonal neighbours: output (1,1) takes input (0,0)
+    # through offset (0,0) = 0, output (0,0) takes (1,1) through offset (2,2) = 8.
+    assert np.array_equal(r.out_coords, corners) and r.pair_count.tolist() == [1, 0, 0, 0, 5, 0, 0, 0, 1]
+    assert r.pairs[r.pairs[:, 0] != 4].tolist() == [[0, 1, 4], [8, 4, 1]]
     one = conv_rules(np.array([[0, 0]]), (1, 1), 3, 1, 1)
     assert one.pair_count.tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0] and one.out_coords.tolist() == [[0, 0]]
 
