@@ -12,26 +12,26 @@ from sim.sparse import conv_rules, dvp_keep, minkowski_rules, sd_conv_rules
 pytestmark = pytest.mark.numba
 
 
-def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False, outputs=None):
+def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False):
     """{(offset, in_coord, out_coord)} and the output site set, by enumerating every output site o of the
     output grid and every offset (ky, kx): the input is o * s - p + (ky, kx) * d (spconv's relation).
-    SubM: output sites = input sites, p = d * (k // 2). ``outputs``: restrict outputs to this set."""
+    Each parameter is an int or a (y, x) pair. SubM: output sites = input sites, p = d * (k // 2)."""
+    k, s, p, d = ((v, v) if isinstance(v, int) else tuple(v) for v in (k, s, p, d))
     active = {tuple(c) for c in np.asarray(coords).tolist()}
     if subm:
-        s, p, outputs = 1, d * (k // 2), active
-    ho = (shape[0] + 2 * p - d * (k - 1) - 1) // s + 1
-    wo = (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1
+        s, p = (1, 1), (d[0] * (k[0] // 2), d[1] * (k[1] // 2))
+    grid = [(shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1)]
     triples = set()
-    for oy in range(ho):
-        for ox in range(wo):
-            if outputs is not None and (oy, ox) not in outputs:
+    for oy in range(grid[0]):
+        for ox in range(grid[1]):
+            if subm and (oy, ox) not in active:
                 continue
-            for ky in range(k):
-                for kx in range(k):
-                    site = (oy * s - p + ky * d, ox * s - p + kx * d)
+            for ky in range(k[0]):
+                for kx in range(k[1]):
+                    site = (oy * s[0] - p[0] + ky * d[0], ox * s[1] - p[1] + kx * d[1])
                     if site in active:
-                        triples.add((ky * k + kx, site, (oy, ox)))
-    return triples, {t[2] for t in triples} if outputs is None else set(outputs)
+                        triples.add((ky * k[1] + kx, site, (oy, ox)))
+    return triples, {t[2] for t in triples}
 
 
 def as_triples(rules):
@@ -78,6 +78,22 @@ def test_regular_conv_equals_brute_force(sites, k, s, p, d):
     o, i, j = rules.pairs.T  # the pair relation, read off the arrays directly
     kk = np.stack([o // k, o % k], axis=1)
     assert np.array_equal(rules.in_coords[i], rules.out_coords[j] * s - p + kk * d)
+
+
+def axis_pairs(low, high):
+    return st.tuples(st.integers(low, high), st.integers(low, high))
+
+
+@given(site_sets(), axis_pairs(1, 4), axis_pairs(1, 3), axis_pairs(0, 2), axis_pairs(1, 2))
+def test_per_axis_parameters_equal_brute_force(sites, k, s, p, d):
+    coords, shape = sites
+    assume(all(d[a] * (k[a] - 1) + 1 <= shape[a] + 2 * p[a] for a in (0, 1)))
+    rules = conv_rules(coords, shape, k, s, p, d)
+    triples, outs = brute_force(coords, shape, k, s, p, d)
+    check_structure(rules)
+    assert len(rules.pair_count) == k[0] * k[1] and as_triples(rules) == triples
+    assert rules.out_coords.tolist() == sorted(map(list, outs))
+    assert rules.out_shape == tuple((shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1))
 
 
 @given(site_sets(), st.sampled_from([1, 3, 5]), st.integers(1, 2))
@@ -154,7 +170,11 @@ def test_extreme_grid_sizes():
     # Output grid (side - 2) // 2 + 1 = side // 2: the even last row/column index side - 1 maps to side // 2,
     # outside, so only (0,0) (offset 0) and (1,1) (offset 3) remain, both onto output (0,0).
     assert r.out_shape == (side // 2, side // 2) and r.pairs.tolist() == [[0, 1, 0], [3, 4, 0]]
-    assert np.array_equal(conv_rules(corners, (side, side), subm=True).out_coords, corners)
+    r = conv_rules(corners, (side, side), subm=True)
+    # SubM: five centre pairs; (0,0) and (1,1) are diagonal neighbours: output (1,1) takes input (0,0)
+    # through offset (0,0) = 0, output (0,0) takes (1,1) through offset (2,2) = 8.
+    assert np.array_equal(r.out_coords, corners) and r.pair_count.tolist() == [1, 0, 0, 0, 5, 0, 0, 0, 1]
+    assert r.pairs[r.pairs[:, 0] != 4].tolist() == [[0, 1, 4], [8, 4, 1]]
     one = conv_rules(np.array([[0, 0]]), (1, 1), 3, 1, 1)
     assert one.pair_count.tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0] and one.out_coords.tolist() == [[0, 0]]
 
