@@ -310,9 +310,10 @@ def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: fl
     return kind, dims, payload, out
 
 
-def trace(spec: Mapping) -> Trace:
-    """The trace of one frame of a pillar detector on a synthetic scene (keys: ``KEYS``; see
-    ``workloads`` for their meaning)."""
+def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
+    """The trace of one frame of a pillar detector (keys: ``KEYS``; see ``workloads`` for their
+    meaning) on the synthetic scene of ``seed``, or on ``points`` (an (N, >= 4) x, y, z, r cloud,
+    e.g. from ``lidar.load_kitti_bin``; ``seed`` then only picks the pillars kept over the cap)."""
     checks.keys(spec, KEYS, "pillar detectors with a scene")
     model = spec["model"]
     net = _net(model)
@@ -324,10 +325,12 @@ def trace(spec: Mapping) -> Trace:
     grid = lidar.with_limits(lidar.grid_of(net["grid"]),
                              *(None if spec.get(k) is None else PARAMETERS[k].check(k, spec[k]) for k in ("max_points", "max_pillars")))
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", spec.get("formats"), tuple(DEFAULT_FORMATS))}
-    pillars = lidar.pillarize(lidar.scene(seed).points, grid, seed)
+    cloud = lidar.scene(seed).points if points is None else points
+    pillars = lidar.pillarize(cloud, grid, seed)
     meta = {"model": model, "phase": "conv", "batch": 1, "variant": variant, "seed": seed, "formats": fmts,
             "source": net["source"], "grid": grid.name, "pillars": len(pillars.coords),
-            "points": int(pillars.counts.sum()), "occupancy": pillars.occupancy, "importance": importance, "head": head,
+            "scene": "synthetic" if points is None else "given", "points": int(pillars.counts.sum()),
+            "occupancy": pillars.occupancy, "importance": importance, "head": head,
             "work": {"unit": "frame", "count": 1}}
     meta.update({"t": t} if variant == "sd-conv" else {"keep": keep} if variant == "spconv-p" else {})
     b = TraceBuilder(meta=meta)
@@ -353,7 +356,7 @@ def _pfn(b: TraceBuilder, net: dict, pillars: lidar.Pillars, variant: str, fmts:
     padded = variant == "dense" and net["pfn_padded"]
     rows = len(pillars.coords) * pillars.grid.max_points if padded else int(pillars.counts.sum())
     for i, (k, n) in enumerate(net["pfn"]):
-        b.add("gemm", f"pfn.{i}", dict(M=max(rows, 1), K=k, N=n), layer=0, phase="conv", formats=fmts)
+        b.add("gemm", f"pfn.{i}", dict(M=rows, K=k, N=n), layer=0, phase="conv", formats=fmts)
 
 
 def _choice(spec: Mapping, key: str, allowed: tuple[str, ...]) -> str:

@@ -76,6 +76,15 @@ def test_first_layer_reads_the_scene_pillars():
     assert trace.meta["occupancy"] == p.occupancy
 
 
+def test_a_kitti_scan_drives_the_trace(tmp_path):
+    """A given cloud replaces the synthetic scene (here scene 1's, written and read as a KITTI .bin)."""
+    lidar.scene(1).points.astype("<f4").tofile(tmp_path / "000001.bin")
+    given = pillars.trace({"model": KITTI, "variant": "sd-conv"}, points=lidar.load_kitti_bin(tmp_path / "000001.bin"))
+    seed1 = build({"model": KITTI, "variant": "sd-conv", "seed": 1})
+    assert given.meta["scene"] == "given" and given.ops.equals(seed1.ops)
+    assert all(np.array_equal(given.payloads[i][k], v) for i, p in seed1.payloads.items() for k, v in p.items())
+
+
 def test_macs_are_pairs_times_channels():
     for variant in ("spconv", "sd-conv", "spconv-p"):
         rows = {r["layer"]: r for r in pillars.growth(frame(variant))}
