@@ -21,7 +21,7 @@ the network's grid and emits one op per layer:
   ========== =================== ================================ ===================================
   spconv     regular (dilating)  regular, pad 1                   sparse inverse conv
   subm       SubM                regular, pad 1                   sparse inverse conv
-  spconv-p   regular, then DVP   regular, pad 1, then DVP         sparse inverse conv
+  spconv-p   regular, then DVP   regular, pad 1                   sparse inverse conv
   sd-conv    SD-Conv (top t %)   2x2 stride-2 sparse conv         sparse inverse conv
   ========== =================== ================================ ===================================
 
@@ -55,8 +55,12 @@ Assumptions (parameters, with their defaults):
 - ``t`` (sd-conv): top-t % of the input pillars by score dilate, 2 by default (the SD-Conv paper's
   chosen point). [paper: Appx Table 1]
 
-The published dense count of PointPillars on KITTI (SD-Conv paper Appx Table 1: 46.43 GFLOPs) is
-reconciled in ``tests/workloads/test_pillars.py`` from ``flop_breakdown``: see its docstring.
+Dense count of PointPillars on KITTI against the published 46.43 GFLOPs (SD-Conv paper Appx Table 1;
+checked part by part in tests/workloads/test_pillars.py): backbone convs 29.62 G MACs, deconvs 3.07 G,
+head 1.48 G, PFN 0.18 G (8.7k pillars x 32 slots x 10 x 64 on the default scene): 34.35 G MACs, or
+68.7 GFLOPs at 2 FLOPs per MAC. No sum of these parts, in MACs or in FLOPs, comes within 10 % of
+46.43 (it is 1.35x our MAC total, 0.68x our FLOPs), so the published figure counts something the
+network's description does not fix (its counting tool or head); compare variants by ratios.
 """
 
 from __future__ import annotations
@@ -306,9 +310,10 @@ def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: fl
     return kind, dims, payload, out
 
 
-def trace(spec: Mapping) -> Trace:
-    """The trace of one frame of a pillar detector on a synthetic scene (keys: ``KEYS``; see
-    ``workloads`` for their meaning)."""
+def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
+    """The trace of one frame of a pillar detector (keys: ``KEYS``; see ``workloads`` for their
+    meaning) on the synthetic scene of ``seed``, or on ``points`` (an (N, >= 4) x, y, z, r cloud,
+    e.g. from ``lidar.load_kitti_bin``; ``seed`` then only picks the pillars kept over the cap)."""
     checks.keys(spec, KEYS, "pillar detectors with a scene")
     model = spec["model"]
     net = _net(model)
@@ -320,10 +325,12 @@ def trace(spec: Mapping) -> Trace:
     grid = lidar.with_limits(lidar.grid_of(net["grid"]),
                              *(None if spec.get(k) is None else PARAMETERS[k].check(k, spec[k]) for k in ("max_points", "max_pillars")))
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", spec.get("formats"), tuple(DEFAULT_FORMATS))}
-    pillars = lidar.pillarize(lidar.scene(seed).points, grid, seed)
+    cloud = lidar.scene(seed).points if points is None else points
+    pillars = lidar.pillarize(cloud, grid, seed)
     meta = {"model": model, "phase": "conv", "batch": 1, "variant": variant, "seed": seed, "formats": fmts,
             "source": net["source"], "grid": grid.name, "pillars": len(pillars.coords),
-            "points": int(pillars.counts.sum()), "occupancy": pillars.occupancy, "importance": importance, "head": head,
+            "scene": "synthetic" if points is None else "given", "points": int(pillars.counts.sum()),
+            "occupancy": pillars.occupancy, "importance": importance, "head": head,
             "work": {"unit": "frame", "count": 1}}
     meta.update({"t": t} if variant == "sd-conv" else {"keep": keep} if variant == "spconv-p" else {})
     b = TraceBuilder(meta=meta)
@@ -349,7 +356,7 @@ def _pfn(b: TraceBuilder, net: dict, pillars: lidar.Pillars, variant: str, fmts:
     padded = variant == "dense" and net["pfn_padded"]
     rows = len(pillars.coords) * pillars.grid.max_points if padded else int(pillars.counts.sum())
     for i, (k, n) in enumerate(net["pfn"]):
-        b.add("gemm", f"pfn.{i}", dict(M=max(rows, 1), K=k, N=n), layer=0, phase="conv", formats=fmts)
+        b.add("gemm", f"pfn.{i}", dict(M=rows, K=k, N=n), layer=0, phase="conv", formats=fmts)
 
 
 def _choice(spec: Mapping, key: str, allowed: tuple[str, ...]) -> str:

@@ -117,6 +117,9 @@ def test_bad_kitti_files_give_one_line(tmp_path):
     bad.write_bytes(b"\0" * 17)
     with pytest.raises(WorkloadError, match=r"^KITTI scan .*bad.bin: got 17 bytes; allowed: a multiple of 16 "):
         lidar.load_kitti_bin(bad)
+    bad.write_bytes(b"\0" * 20)  # whole float32s, not whole points
+    with pytest.raises(WorkloadError, match=r"got 20 bytes; allowed: a multiple of 16 "):
+        lidar.load_kitti_bin(bad)
     with pytest.raises(WorkloadError, match=r"^KITTI scan .*missing.bin: no such file; allowed: "):
         lidar.load_kitti_bin(tmp_path / "missing.bin")
     with pytest.raises(WorkloadError, match=r"a folder"):

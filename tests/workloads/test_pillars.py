@@ -76,6 +76,15 @@ def test_first_layer_reads_the_scene_pillars():
     assert trace.meta["occupancy"] == p.occupancy
 
 
+def test_a_kitti_scan_drives_the_trace(tmp_path):
+    """A given cloud replaces the synthetic scene (here scene 1's, written and read as a KITTI .bin)."""
+    lidar.scene(1).points.astype("<f4").tofile(tmp_path / "000001.bin")
+    given = pillars.trace({"model": KITTI, "variant": "sd-conv"}, points=lidar.load_kitti_bin(tmp_path / "000001.bin"))
+    seed1 = build({"model": KITTI, "variant": "sd-conv", "seed": 1})
+    assert given.meta["scene"] == "given" and given.ops.equals(seed1.ops)
+    assert all(np.array_equal(given.payloads[i][k], v) for i, p in seed1.payloads.items() for k, v in p.items())
+
+
 def test_macs_are_pairs_times_channels():
     for variant in ("spconv", "sd-conv", "spconv-p"):
         rows = {r["layer"]: r for r in pillars.growth(frame(variant))}
@@ -119,12 +128,19 @@ def test_pfn_importance_is_a_pooled_feature_norm():
     assert np.array_equal(pillars._importance(p, "pfn", 64, seed=3), scores)
     assert not np.allclose(pillars._importance(p, "pfn", 64, seed=4), scores)
     assert np.corrcoef(scores, p.counts)[0, 1] < 0.99
+    i = int(np.argmax(p.counts))  # one pillar by hand: PillarVFE features, random linear, ReLU, max, norm
+    pts = p.points[p.offsets[i]:p.offsets[i + 1]].astype(np.float64)
+    y, x = p.coords[i]
+    centre = [(x + 0.5) * 0.16, -39.68 + (y + 0.5) * 0.16, -1.0]
+    features = np.column_stack([pts, pts[:, :3] - pts[:, :3].mean(axis=0), pts[:, :3] - centre])
+    w = np.random.default_rng(3).normal(0.0, 1 / np.sqrt(10), (10, 64))
+    assert scores[i] == pytest.approx(np.linalg.norm(np.maximum(features @ w, 0).max(axis=0)))
     sd = frame("sd-conv", importance="pfn")
     assert not np.array_equal(sparse_ops(sd)[1][1]["selected"], sparse_ops(frame("sd-conv"))[1][1]["selected"])
 
 
 def test_dvp_keeps_the_ratio_and_feeds_the_next_layer():
-    trace = frame("spconv-p", keep=0.6)
+    trace = frame("spconv-p", keep=0.6, head="sparse")
     ops = sparse_ops(trace)
     pruned = [(i, op["name"]) for i, (op, p) in enumerate(ops) if "dvp_kept" in p]
     assert [n for _, n in pruned] == [f"block{b}.conv{j}" for b, n in ((1, 3), (2, 5), (3, 5)) for j in range(1, n + 1)]
@@ -133,6 +149,10 @@ def test_dvp_keeps_the_ratio_and_feeds_the_next_layer():
         assert len(p["dvp_kept"]) == int(np.ceil(0.6 * len(p["out_coords"])))
         if ops[i + 1][0]["name"].startswith("block"):
             assert np.array_equal(nxt["coords"], p["out_coords"][p["dvp_kept"]])
+    out = {op["name"]: p["out_coords"] for op, p in ops}
+    union = np.unique(np.concatenate([out[f"deblock{i}"] for i in (1, 2, 3)]), axis=0)
+    head = next(p for op, p in ops if op["name"] == "head.conv_cls")
+    assert np.array_equal(head["coords"], union) and len(union) > len(out["deblock3"])  # the concatenation
 
 
 def test_smaller_t_and_keep_cost_less():
