@@ -161,3 +161,10 @@ def test_rtl_spade_yaml_has_every_unit_and_metric():
     for unit, flops in (("gather_addr", 23), ("rgu", 132), ("rgu_s2", 132)):
         assert re.search(rf"\({flops} flops\)", entries[f"rtl_{unit}_area_um2"]["note"]), unit
         assert entries[f"rtl_{unit}_fpga_ffs"]["value"] == flops
+
+
+def test_bench_flags_a_payload_changed_before_its_transfer():
+    """The stream-rule monitor of ``hw.stream_bench`` sees a unit that ignores ``ready``."""
+    mutant = next(m for m in GATHER_MUTANTS if m.name == "back_pressure_dropped")
+    _, _, broke = run(KILL_ROWS, 3, 4, np.random.default_rng(3), 1.0, 0.5, cls=mutation.mutated_class(mutant))
+    assert broke
