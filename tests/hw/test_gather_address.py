@@ -90,7 +90,7 @@ def test_matches_golden_in_icarus(rows, config, pattern, seed, tmp_path_factory,
 
 
 @pytest.mark.cosim
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_st, config=st.sampled_from(COSIM), pattern=PATTERNS, seed=st.integers(0, 2 ** 16))
 def test_matches_golden_in_verilator(rows, config, pattern, seed, require_verilator):
     got, _, broke = run(rows, *config, np.random.default_rng(seed), *pattern, simulate=verilator.run)

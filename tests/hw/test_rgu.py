@@ -182,7 +182,7 @@ def test_merge_join_matches_brute_force(ins, outs, t, stride, cuts):
 PATTERNS = st.sampled_from([(1.0, 1.0), (0.5, 1.0), (1.0, 0.4), (0.6, 0.6)])
 
 
-@settings(max_examples=40)
+@settings(max_examples=30)
 @given(data=st.data(), stride=st.sampled_from([1, 2]), pattern=PATTERNS, seed=st.integers(0, 2 ** 16))
 def test_rgu_matches_golden_in_pysim(data, stride, pattern, seed):
     frames, t, want = data.draw(conv_frames(stride))
@@ -232,7 +232,7 @@ def test_rgu_matches_golden_in_icarus(data, stride, pattern, seed, tmp_path_fact
 
 
 @pytest.mark.cosim
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data(), stride=st.sampled_from([1, 2]), pattern=PATTERNS, seed=st.integers(0, 2 ** 16))
 def test_rgu_matches_golden_in_verilator(data, stride, pattern, seed, require_verilator):
     frames, t, want = data.draw(conv_frames(stride))
