@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import Out
 
 from hw import icarus, mutation, pysim, verilator
 from hw.gather_address import GatherAddressGenerator
@@ -87,7 +90,7 @@ def test_matches_golden_in_icarus(rows, config, pattern, seed, tmp_path_factory,
 
 
 @pytest.mark.cosim
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_st, config=st.sampled_from(COSIM), pattern=PATTERNS, seed=st.integers(0, 2 ** 16))
 def test_matches_golden_in_verilator(rows, config, pattern, seed, require_verilator):
     got, _, broke = run(rows, *config, np.random.default_rng(seed), *pattern, simulate=verilator.run)
@@ -161,3 +164,31 @@ def test_rtl_spade_yaml_has_every_unit_and_metric():
     for unit, flops in (("gather_addr", 23), ("rgu", 132), ("rgu_s2", 132)):
         assert re.search(rf"\({flops} flops\)", entries[f"rtl_{unit}_area_um2"]["note"]), unit
         assert entries[f"rtl_{unit}_fpga_ffs"]["value"] == flops
+
+
+class _RuleBreaker(wiring.Component):
+    """A producer that ignores ``ready``: its payload counts every cycle (``hold_valid``) or its ``valid``
+    blinks with a constant payload."""
+
+    def __init__(self, hold_valid: bool):
+        self.hold_valid = hold_valid
+        super().__init__({"o": Out(stream.Signature(data.StructLayout({"n": 8})))})
+
+    def elaborate(self, platform):
+        m = Module()
+        count = Signal(8)
+        m.d.sync += count.eq(count + 1)
+        if self.hold_valid:
+            m.d.comb += [self.o.valid.eq(1), self.o.payload.n.eq(count)]
+        else:
+            m.d.comb += [self.o.valid.eq(count[0]), self.o.payload.n.eq(5)]
+        return m
+
+
+@pytest.mark.parametrize("hold_valid", [True, False], ids=["payload_changes", "valid_falls"])
+def test_bench_flags_a_stream_rule_break(hold_valid):
+    """The stream-rule monitor of ``hw.stream_bench`` sees each kind of break alone (and none when ready)."""
+    for ready, broke in ((0.5, True), (1.0, False)):
+        b = StreamBench(_RuleBreaker(hold_valid))
+        outputs = pysim.run(b, vectors(b, {}, np.random.default_rng(0), 40, ready=ready))
+        assert bool(outputs["o_broke"].any()) == broke
