@@ -154,6 +154,10 @@ def test_rules_are_reused_by_a_layer_with_the_same_sets():
     assert list(reused["rgu_cycles"]) == [54, 0] and list(reused["rules_reused"]) == [0, 1]
     fresh = run(trace(*layers), spade(rgu={"reuse": False})).ops
     assert list(fresh["rgu_cycles"]) == [54, 54]
+    # 7 pairs x 2 x 18-bit indices = 31.5 B overflow a 1-byte rule SRAM: written to DRAM, read back once
+    tiny = run(trace(*layers), spade(sram={"rule_kb": 1 / 1024})).ops
+    assert list(tiny["bytes_dram_write"] - reused["bytes_dram_write"]) == [31.5, 0]
+    assert list(tiny["bytes_dram_read"] - reused["bytes_dram_read"]) == [0, 31.5]
 
 
 def test_dvp_and_sd_conv_costs():

@@ -57,21 +57,23 @@ def spade_basis(t: TechLibrary, c: SpadeConfig) -> dict[str, TechValue]:
     basis["gsu_address_area_um2"] = _rtl_or(t, "gsu_address_area_um2", t.int_add_area_um2(ib))
     basis["gsu_crossbar_area_um2"] = t.scaled("cell_mux2_x1_um2") * (2 * c.gsu.banks * max(c.gsu.banks - 1, 0)
                                                                      * c.gsu.word_bits)
-    # DVP: per channel element of a score, per compare of a score; lanes of element units
+    # DVP: per channel element of a score (a learned score's multiply-add costs as an L2 norm's
+    # square-and-add), per compare of a score; lanes of element units
     element = {"l1": (t.int_add_pj(acc), t.int_add_area_um2(acc)),
                "l2": (t.int_mult_pj(op, op) + t.int_add_pj(acc), t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)),
                "linf": (_comparator(t, acc, "pj"), _comparator(t, acc, "um2"))}
-    basis["dvp_element_pj"], dvp_lane_um2 = element[c.dvp.norm]
+    dvp_lane = "l2" if c.dvp.criterion == "learned" else c.dvp.norm
+    basis["dvp_element_pj"], dvp_lane_um2 = element[dvp_lane]
     basis["score_compare_pj"] = _comparator(t, acc, "pj")
     basis["dvp_area_um2"] = dvp_lane_um2 * c.dvp.lanes + _comparator(t, acc, "um2")
-    # SPADE+: scores on the DVP lanes (a learned score is a Cin-long dot product), a top-k comparator,
-    # and the output-coordinate merge (a key comparison and a register per coordinate)
-    basis["plus_element_pj"] = (t.int_mult_pj(op, op) + t.int_add_pj(acc)) if c.plus.score == "learned" \
-        else basis["dvp_element_pj"]
+    # SPADE+: scores on the DVP lanes (a learned score is a Cin-long dot product: lanes without a
+    # multiplier get one), a top-k comparator, and the output-coordinate merge (a key comparison and
+    # a register per coordinate)
+    plus_lane = "l2" if c.plus.score == "learned" else dvp_lane
+    basis["plus_element_pj"] = element[plus_lane][0]
     basis["plus_merge_pj"] = _comparator(t, key_bits, "pj") + reg_pj * (key_bits + ib)
     basis["plus_area_um2"] = (_comparator(t, acc, "um2") + _comparator(t, key_bits, "um2")
                               + reg_um2 * (key_bits + ib))
-    if c.plus.score == "learned":
-        basis["plus_area_um2"] = basis["plus_area_um2"] + (t.int_mult_area_um2(op, op)
-                                                           + t.int_add_area_um2(acc)) * c.dvp.lanes
+    if plus_lane != dvp_lane:
+        basis["plus_area_um2"] = basis["plus_area_um2"] + t.int_mult_area_um2(op, op) * c.dvp.lanes
     return basis
