@@ -198,3 +198,57 @@ def verdict(mutant: Mutant, unit: str, plans=None, simulate=None) -> str:
         if any(bad.values()):
             return f"{params or 'defaults'} {stimulus.__name__}: " + ", ".join(f"{k} x{v}" for k, v in bad.items() if v)
     return ""
+
+
+# ---- SPADE stream units (``hw.rgu``, ``hw.gather_address``) ------------------------------------
+# Not registry PEs: their tests (tests/hw/test_rgu.py, tests/hw/test_gather_address.py) run every
+# entry here through the unit's stream bench against its golden model and require each one killed.
+
+SPADE_KINDS = ("comparator", "priority", "stride", "offset", "handshake", "valid", "width", "framing", "duplicate",
+               "bank", "address")
+_RGU = "hw.rgu:RuleGenerationUnit"
+
+SPADE_CATALOGUE: tuple[Mutant, ...] = (
+    Mutant("comparator_off_by_one", "comparator", _RGU, "((qy < a.payload.y) |", "((qy <= a.payload.y) |"),
+    Mutant("equal_x_taken_as_less", "comparator", _RGU, "(qx < a.payload.x)", "(qx <= a.payload.x)"),
+    Mutant("equal_x_ignored", "comparator", _RGU, "(qy == a.payload.y) & (qx == a.payload.x)", "(qy == a.payload.y)"),
+    Mutant("end_ranks_lowest", "comparator", _RGU, "q_less = (~b_end & a_end)", "q_less = (b_end & ~a_end)"),
+    Mutant("yx_priority_swapped", "priority", _RGU, "((qy < a.payload.y) | ((qy == a.payload.y) & (qx < a.payload.x)))",
+           "((qx < a.payload.x) | ((qx == a.payload.x) & (qy < a.payload.y)))"),
+    Mutant("stride_shift_wrong", "stride", _RGU, "self.stride, self.shift = stride, exact_log2(stride)",
+           "self.stride, self.shift = stride, exact_log2(stride) + 1"),
+    Mutant("offset_subtracted", "offset", _RGU, "(b.payload.x << self.shift) + self.offset.x",
+           "(b.payload.x << self.shift) - self.offset.x"),
+    Mutant("back_pressure_dropped", "handshake", _RGU, "step = compare & (~emit | ~p.valid | p.ready)",
+           "step = compare"),
+    Mutant("pairs_valid_stuck_1", "valid", _RGU, "m.d.sync += p.valid.eq(0)", "m.d.sync += p.valid.eq(1)"),
+    Mutant("row_counter_narrowed", "width", _RGU, "row = Signal(self.row_bits,", "row = Signal(self.row_bits - 1,"),
+    Mutant("duplicate_register_narrowed", "width", _RGU, "prev = Signal(coord_layout(self.coord_bits)",
+           "prev = Signal(coord_layout(self.coord_bits - 1)"),
+    Mutant("row_not_reset_at_frame_end", "framing", _RGU, "m.d.sync += [row.eq(0), prev.end.eq(0)]",
+           "m.d.sync += [prev.end.eq(0)]"),
+    Mutant("duplicate_seen_across_frames", "framing", _RGU, "m.d.sync += [row.eq(0), prev.end.eq(0)]",
+           "m.d.sync += [row.eq(0)]"),
+    Mutant("end_beat_missing", "framing", _RGU, "emit = equal | both_end", "emit = equal"),
+    Mutant("duplicate_counted", "duplicate", _RGU, "with m.Elif(~dup):", "with m.Else():"),
+    Mutant("duplicate_not_detected", "duplicate", _RGU, "dup = ~s.payload.end & prev.end &",
+           "dup = ~s.payload.end & prev.end & 0 &"),
+)
+_GATHER = "hw.gather_address:GatherAddressGenerator"
+SPADE_CATALOGUE += (
+    Mutant("bank_bit_slice_wrong", "bank", _GATHER, "o.payload.bank.eq(addr[:self.bank_bits])",
+           "o.payload.bank.eq(addr[1:self.bank_bits + 1])"),
+    Mutant("line_shift_off_by_one", "address", _GATHER, "o.payload.line.eq(addr[self.bank_bits:])",
+           "o.payload.line.eq(addr[self.bank_bits + 1:])"),
+    Mutant("address_register_narrowed", "width", _GATHER, "self.addr_bits = row_bits + ceil_log2(words)",
+           "self.addr_bits = row_bits + ceil_log2(words) - 1"),
+    Mutant("row_narrowed", "width", _GATHER, "addr.eq(i.payload.row * self.words)",
+           "addr.eq(i.payload.row[:-1] * self.words)"),
+    Mutant("word_counter_narrowed", "width", _GATHER, "left = Signal(ceil_log2(self.words))",
+           "left = Signal(max(0, ceil_log2(self.words) - 1))"),
+    Mutant("last_word_off_by_one", "framing", _GATHER, "last = left == 0", "last = left == 1"),
+    Mutant("back_pressure_dropped", "handshake", _GATHER, "with m.Elif(o.valid & o.ready):", "with m.Elif(o.valid):"),
+    Mutant("row_taken_mid_vector", "handshake", _GATHER, "i.ready.eq(~busy | (o.ready & last))",
+           "i.ready.eq(~busy | o.ready)"),
+    Mutant("words_valid_stuck_1", "valid", _GATHER, "o.valid.eq(busy)", "o.valid.eq(1)"),
+)

@@ -102,7 +102,7 @@ def conv_rules(coords, spatial_shape, kernel=3, stride=1, padding=0, dilation=1,
         if p not in ((0, 0), same):
             raise field_error("padding", padding, f"0 or {same} (the 'same' padding) for a submanifold conv",
                               WorkloadError)
-        return _match_rules(sites, shape, sites.pts, sites.order, shape, k, (1, 1), same, d)
+        return _match_rules(sites, shape, sites.pts, sites.order, shape, k, (1, 1), same, d, submanifold=True)
     out_shape = _out_shape(shape, k, s, p, d)
     out, out_pos = _dilate(sites, sites.order, k, s, p, d, out_shape)
     return _rules(sites, shape, out, out_shape, out_pos, np.arange(len(out)))
@@ -184,13 +184,14 @@ def _top_rows(values: np.ndarray, count: int) -> np.ndarray:
     return np.sort(np.argsort(-values, kind="stable")[:count])
 
 
-def _match_rules(sites, shape, out, out_order, out_shape, k, s, p, d) -> Rules:
+def _match_rules(sites, shape, out, out_order, out_shape, k, s, p, d, submanifold=False) -> Rules:
     """Rules of the conv from the input ``sites`` onto the given output sites ``out`` (``out_order``:
-    the rows of ``out`` in raster order)."""
+    the rows of ``out`` in raster order; ``submanifold``: ``out`` is the input set and the kernel is
+    centred, so the mirrored offsets are derived instead of scanned)."""
     from sim import sparse_kernels
 
     out_keys = out[out_order, 0].astype(np.int64) * out_shape[1] + out[out_order, 1]
-    out_pos = sparse_kernels.match(sites.wide, sites.order, out_keys, *k, *s, *p, *d, *out_shape)
+    out_pos = sparse_kernels.match(sites.wide, sites.order, out_keys, *k, *s, *p, *d, *out_shape, submanifold)
     return _rules(sites, shape, out, out_shape, out_pos, out_order)
 
 

@@ -58,10 +58,15 @@ def _taps(values, order, k, s, p, d, limit):
     one axis through each kernel tap, or -1 where it is not a whole index in [0, limit)."""
     table = np.full((k, len(order)), -1, np.int64)
     for j in range(len(order)):
-        v = values[order[j]]
+        v = values[order[j]] + p
         for tap in range(k):
-            reach = v + p - tap * d
-            if reach >= 0 and reach % s == 0 and reach // s < limit:
+            reach = v - tap * d
+            if reach < 0:
+                break  # reach only falls with the tap
+            if s == 1:  # the common case, without a division
+                if reach < limit:
+                    table[tap, j] = reach
+            elif reach % s == 0 and reach // s < limit:
                 table[tap, j] = reach // s
     return table
 
@@ -73,44 +78,53 @@ def dilate(pts, order, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
     ty = _taps(pts[:, 0], order, kh, sh, ph, dh, ho)
     tx = _taps(pts[:, 1], order, kw, sw, pw, dw, wo)
     n, kv = len(order), kh * kw
-    cand = np.empty((kv, n), np.int64)
-    src = np.empty((kv, n), np.int64)
-    count = np.zeros(kv, np.int64)
+    bound = 0  # outputs are at most the (offset, site) pairs
     for o in range(kv):
-        ky, kx = o // kw, o % kw
         for j in range(n):
-            if ty[ky, j] >= 0 and tx[kx, j] >= 0:
-                cand[o, count[o]] = ty[ky, j] * wo + tx[kx, j]
-                src[o, count[o]] = j
-                count[o] += 1
-    out = np.empty((count.sum(), 2), np.int32)
-    out_pos = np.full((kv, n), -1, np.int64)
-    head = np.zeros(kv, np.int64)
+            bound += ty[o // kw, j] >= 0 and tx[o % kw, j] >= 0
+    out = np.empty((bound, 2), np.int32)
+    out_pos = np.full((kv, n), -1, np.int32)
+    head = np.full(kv, -1, np.int64)  # each offset's stream: its current site position and output key
+    key = np.full(kv, -1, np.int64)
+    stale = np.ones(kv, np.bool_)
     m = 0
     while True:
         low = -1
         for o in range(kv):
-            if head[o] < count[o] and (low < 0 or cand[o, head[o]] < low):
-                low = cand[o, head[o]]
+            if stale[o]:  # move stream o to its next site that reaches an output
+                ky, kx = o // kw, o % kw
+                j = head[o] + 1
+                while j < n and (ty[ky, j] < 0 or tx[kx, j] < 0):
+                    j += 1
+                head[o], key[o], stale[o] = j, -1, False
+                if j < n:
+                    key[o] = ty[ky, j] * wo + tx[kx, j]
+            if key[o] >= 0 and (low < 0 or key[o] < low):
+                low = key[o]
         if low < 0:
             return out[:m], out_pos
         out[m, 0], out[m, 1] = low // wo, low % wo
         for o in range(kv):
-            if head[o] < count[o] and cand[o, head[o]] == low:
-                out_pos[o, src[o, head[o]]] = m
-                head[o] += 1
+            if key[o] == low:
+                out_pos[o, head[o]] = m
+                stale[o] = True
         m += 1
 
 
 @njit(cache=True, nogil=True)
-def match(pts, order, out_keys, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
+def match(pts, order, out_keys, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo, submanifold):
     """``out_pos[offset, j]``: the position in the sorted ``out_keys`` (``y * wo + x``) of the output
-    the j-th site of ``pts[order]`` reaches, or -1 where that output is not in the set."""
+    the j-th site of ``pts[order]`` reaches, or -1 where that output is not in the set.
+
+    ``submanifold`` (outputs = inputs, centred odd kernel, 'same' padding): only the offsets before
+    the centre are scanned; the centre pairs each site with itself, and offset ``kv - 1 - o`` holds
+    the pairs of offset ``o`` reversed (the site j reaching i through o is reached from i through the
+    mirrored offset), as spconv's SubM rule generation exploits."""
     ty = _taps(pts[:, 0], order, kh, sh, ph, dh, ho)
     tx = _taps(pts[:, 1], order, kw, sw, pw, dw, wo)
-    n, n_out = len(order), len(out_keys)
-    out_pos = np.full((kh * kw, n), -1, np.int64)
-    for o in range(kh * kw):
+    n, n_out, kv = len(order), len(out_keys), kh * kw
+    out_pos = np.full((kv, n), -1, np.int32)
+    for o in range(kv // 2 if submanifold else kv):
         ky, kx = o // kw, o % kw
         q = 0
         for j in range(n):
@@ -121,6 +135,12 @@ def match(pts, order, out_keys, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo):
                 q += 1
             if q < n_out and out_keys[q] == key:
                 out_pos[o, j] = q
+    if submanifold:
+        for j in range(n):
+            out_pos[kv // 2, j] = j
+            for o in range(kv // 2):
+                if out_pos[o, j] >= 0:
+                    out_pos[kv - 1 - o, out_pos[o, j]] = j
     return out_pos
 
 

@@ -1,8 +1,8 @@
 """Technology library: cited per-operation energy and area, scaled to a process node.
 
 Data, not code: every number lives in the YAML files beside this module (entries in
-horowitz2014, aladdin, eyeriss_ert, sram, dram, nangate45 cell areas and rtl_macs, the MAC units
-synthesized from this project's RTL; the node-scaling law in scaling.yaml; references in
+horowitz2014, aladdin, eyeriss_ert, sram, dram, nangate45 cell areas and rtl_macs / rtl_spade, the MAC
+and SPADE units synthesized from this project's RTL; the node-scaling law in scaling.yaml; references in
 citations.yaml). An entry has a value, a unit, the node it was reported at (null: it does not
 scale with the node) and a citation key whose kind is primary, secondary, derived or assumption. Every
 lookup returns a :class:`TechValue` whose ``source`` names the entries and factors it was built
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 DATA = Path(__file__).parent
 ENTRY_FILES = ("horowitz2014.yaml", "aladdin.yaml", "eyeriss_ert.yaml", "sram.yaml", "dram.yaml", "nangate45.yaml",
-               "rtl_macs.yaml")
+               "rtl_macs.yaml", "rtl_spade.yaml")
 ENERGY_UNITS = ("pJ", "uW")  # scale with the energy factor (uW: leakage assumption)
 AREA_UNITS = ("um2", "mm2/MiB")  # scale with the area factor
 MIB = 1 << 20
