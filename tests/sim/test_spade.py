@@ -227,6 +227,10 @@ def test_protocol_presets_and_area():
         area = model.area()
         assert all(v.value > 0 and v.source for v in area.values()) and "rgu" in area and "sram_input" in area
         assert all(v.source for v in model.basis.values())
+        # the RGU and the gather-address generator from this project's synthesized RTL
+        assert model.basis["rgu_step_pj"].source.startswith("rtl_spade:rtl_rgu_pj_per_cycle")
+        assert model.basis["gsu_address_pj"].source.startswith("rtl_spade:rtl_gather_addr_pj_per_cycle")
+        assert area["rgu"].source.startswith("(rtl_spade:rtl_rgu_area_um2")
     small, large = (sum(v.value for v in build_model(load_config(p)).area().values()) for p in ("spade-16", "spade-32"))
     assert large > small
 

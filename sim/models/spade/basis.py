@@ -3,10 +3,11 @@
 The PE, DRAM and dense-path costs are the systolic family's (``SystolicArray.basis``). Here:
 banked feature SRAMs (one macro per bank), the weight and rule SRAMs, the RGU's merge step, the
 GSU's address generators and crossbars, the DVP unit's lanes and SPADE+'s top-k and merge units.
-Where this project's synthesis of the RGU or the gather-address generator exists
-(``RTL_ENTRIES``, from ``sim/tech/rtl_spade.yaml``), its numbers are used; otherwise the unit is
-composed from Aladdin and Horowitz components (comparators, adders, registers), as stated in each
-source string.
+This project's synthesis of the RGU and of the gather-address generator (``RTL_ENTRIES``, from
+``sim/tech/rtl_spade.yaml``, at the RTL's default widths) gives their energy and area where the
+entries exist (a tech override can replace them); otherwise the unit is composed from Aladdin and
+Horowitz components (comparators, adders, registers), as each source string states. The GSU has one
+address generator per bank port.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import math
 from sim.models.spade.config import SpadeConfig
 from sim.tech import TechLibrary, TechValue
 
-# synthesized entries read when present: energy per coordinate step / per address, area per unit
-RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_coordinate", "rgu_area_um2": "rtl_rgu_um2",
-               "gsu_address_pj": "rtl_gather_address_pj", "gsu_address_area_um2": "rtl_gather_address_um2"}
+# synthesized entries (sim/tech/rtl_spade.yaml, at the RTL's own widths) used when present: energy per
+# merge step (one coordinate compared) and per word address, area of one RGU and of one address generator
+RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_cycle", "rgu_area_um2": "rtl_rgu_area_um2",
+               "gsu_address_pj": "rtl_gather_addr_pj_per_cycle", "gsu_address_area_um2": "rtl_gather_addr_area_um2"}
 FEATURE_SRAMS = ("input", "output")  # banked by the GSU
 SRAMS = ("input", "output", "weight", "rule")
 
