@@ -211,8 +211,6 @@ def test_processing_order_tiles_or_spills():
 
 
 def test_dense_ops_run_as_on_the_systolic_array():
-    from sim.models.systolic.config import SystolicConfig  # noqa: F401 (the family the dense path is)
-
     t = trace(("gemm", {"M": 100, "K": 10, "N": 64}, None))
     ops = run(t, spade(16, 16)).ops.iloc[0]
     # OS: Sr = M = 100, Sc = N = 64, T = K = 10: 7 x 4 folds of max(10, 16) + 2R + C - 2 = 494 (no stalls)
@@ -319,7 +317,8 @@ def test_rulebooks_of_sim_sparse_regular_and_sd_conv():
     scores = rng.random(24)
     sd = sd_conv_rules(coords, (20, 20), scores, 10)
     chosen = coords[np.argsort(-scores, kind="stable")[:3]]
-    neighbours = sum(int(0 <= y + a < 20 and 0 <= x + b < 20) for y, x in chosen for a in (-1, 0, 1) for b in (-1, 0, 1))
+    neighbours = sum(int(0 <= y + a < 20 and 0 <= x + b < 20)
+                     for y, x in chosen for a in (-1, 0, 1) for b in (-1, 0, 1))
     ops = run(trace(("sparse_conv2d", dims, payload(sd, selected=sd.selected))), spade()).ops.iloc[0]
     assert ops["plus_cycles"] == 24 + 2 * 2 + 24 + neighbours
     assert ops["rgu_cycles"] == 9 * (24 + sd.n_out)
