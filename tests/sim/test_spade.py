@@ -322,3 +322,11 @@ def test_rulebooks_of_sim_sparse_regular_and_sd_conv():
     ops = run(trace(("sparse_conv2d", dims, payload(sd, selected=sd.selected))), spade()).ops.iloc[0]
     assert ops["plus_cycles"] == 24 + 2 * 2 + 24 + neighbours
     assert ops["rgu_cycles"] == 9 * (24 + sd.n_out)
+
+
+def test_an_empty_active_set_costs_no_compute():
+    empty = {"coords": np.zeros((0, 2), np.int32), "out_coords": np.zeros((0, 2), np.int32),
+             "pair_count": np.zeros(9, np.int64), "pairs": np.zeros((0, 3), np.int32)}
+    ops = run(trace(("sparse_conv2d", SUBM_DIMS, empty)), spade()).ops.iloc[0]
+    assert ops["macs"] == ops["pairs"] == ops["rgu_cycles"] == ops["gsu_cycles"] == ops["cycles"] == 0
+    assert ops["bytes_dram_read"] == 9 * 4 * 4  # the weights are still fetched
