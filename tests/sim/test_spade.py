@@ -242,6 +242,11 @@ def test_bad_payloads_and_ops_are_one_line_errors():
     wild = {**ROW_RULES, "pairs": ROW_RULES["pairs"] + np.array([0, 5, 0], np.int32)}
     with pytest.raises(TraceFormatError, match=r"payload 'pairs': row \d+ out of range; allowed: 0..2"):
         run(trace(("sparse_conv2d", SUBM_DIMS, wild)), spade())
+    with pytest.raises(TraceFormatError, match=r"payload 'coords': \(y, x\) up to \(0, 2\), min 0; allowed: inside "
+                                               r"the H x W = 4 x 2 input grid"):
+        run(trace(("sparse_conv2d", {**SUBM_DIMS, "W": 2}, ROW_RULES)), spade())
+    with pytest.raises(TraceFormatError, match=r"dims.N: got 2; allowed: 1"):
+        run(trace(("sparse_conv2d", {**SUBM_DIMS, "N": 2}, ROW_RULES)), spade())
     b = TraceBuilder(formats=FORMATS)
     b.add("softmax", "sm", {"B": 1, "H": 1, "Q": 1, "T": 4})
     with pytest.raises(UnsupportedOpError, match=r"model 't' cannot run op 0 \('sm'\) of kind 'softmax'"):
