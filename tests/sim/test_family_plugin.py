@@ -137,9 +137,9 @@ def test_family_config_errors_are_one_line(stream_family, tmp_path):
     with pytest.raises(ConfigError, match=r"config stream: lanes: got True; allowed: an integer$"):
         load_config({**base, "lanes": True})
     with pytest.raises(ConfigError, match=r"array: unknown key; allowed: model, name, clock_ghz, lanes, "
-                                          r"link_bytes_per_cycle \(array is a field of model 'systolic', not of 'stream'\)"):
+                                          r"link_bytes_per_cycle \(array is a field of model 'systolic', 'spade', not of 'stream'\)"):
         load_config({**base, "array": {"rows": 8, "cols": 8}})
-    with pytest.raises(ConfigError, match=r"model: got 'streem'; allowed: systolic, stream"):
+    with pytest.raises(ConfigError, match=r"model: got 'streem'; allowed: systolic, spade, stream"):
         load_config({**base, "model": "streem"})
 
 

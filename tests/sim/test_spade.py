@@ -131,9 +131,10 @@ def test_all_active_transposed_conv_does_the_dense_macs():
 
 
 def test_sparse_beats_ideal_dense_only_when_sparse():
-    # 32x32 grid, 3x3 SubM, Cin = Cout = 16 on a 16x16 array. Ideal dense (OS, the dense default, no stalls):
-    # the im2col GEMM M = 1024, K = 144, N = 16: ceil(1024/16) = 64 folds of max(144, 16) cycles + 2R + C - 2 = 46.
-    dims = dict(C=16, H=32, W=32, K=16, R=3, S=3, stride=1, pad=1)
+    # 32x32 grid, 3x3 SubM, Cin = 8, Cout = 16 on a 16x16 array. Ideal dense (OS, the dense default, no stalls):
+    # the im2col GEMM M = 1024, K = 72, N = 16: ceil(1024/16) = 64 folds of max(72, 16) cycles + 2R + C - 2 = 46
+    # (WS would take 5 folds of 1024).
+    dims = dict(C=8, H=32, W=32, K=16, R=3, S=3, stride=1, pad=1)
     rng = np.random.default_rng(1)
     flat = np.sort(rng.choice(1024, 31, replace=False))  # 3 % of the grid
     sparse = np.stack([flat // 32, flat % 32], 1)
@@ -141,7 +142,7 @@ def test_sparse_beats_ideal_dense_only_when_sparse():
     model = spade(16, 16)
     low = run(trace(("sparse_conv2d", dims, brute_rules(sparse, (32, 32), 3, 1, 1, subm=True))), model).ops.iloc[0]
     dense = run(trace(("sparse_conv2d", dims, brute_rules(full, (32, 32), 3, 1, 1, subm=True))), model).ops.iloc[0]
-    assert low["ideal_dense_cycles"] == dense["ideal_dense_cycles"] == 46 + 64 * 144
+    assert low["ideal_dense_cycles"] == dense["ideal_dense_cycles"] == 46 + 64 * 72
     assert low["cycles"] < low["ideal_dense_cycles"] / 5
     assert dense["cycles"] >= dense["ideal_dense_cycles"]  # every offset a GEMM of its own, plus the RGU
     assert low["energy_pj"] < low["ideal_dense_energy_pj"]
@@ -153,6 +154,10 @@ def test_rules_are_reused_by_a_layer_with_the_same_sets():
     assert list(reused["rgu_cycles"]) == [54, 0] and list(reused["rules_reused"]) == [0, 1]
     fresh = run(trace(*layers), spade(rgu={"reuse": False})).ops
     assert list(fresh["rgu_cycles"]) == [54, 54]
+    # 7 pairs x 2 x 18-bit indices = 31.5 B overflow a 1-byte rule SRAM: written to DRAM, read back once
+    tiny = run(trace(*layers), spade(sram={"rule_kb": 1 / 1024})).ops
+    assert list(tiny["bytes_dram_write"] - reused["bytes_dram_write"]) == [31.5, 0]
+    assert list(tiny["bytes_dram_read"] - reused["bytes_dram_read"]) == [0, 31.5]
 
 
 def test_dvp_and_sd_conv_costs():
@@ -206,8 +211,6 @@ def test_processing_order_tiles_or_spills():
 
 
 def test_dense_ops_run_as_on_the_systolic_array():
-    from sim.models.systolic.config import SystolicConfig  # noqa: F401 (the family the dense path is)
-
     t = trace(("gemm", {"M": 100, "K": 10, "N": 64}, None))
     ops = run(t, spade(16, 16)).ops.iloc[0]
     # OS: Sr = M = 100, Sc = N = 64, T = K = 10: 7 x 4 folds of max(10, 16) + 2R + C - 2 = 494 (no stalls)
@@ -222,6 +225,10 @@ def test_protocol_presets_and_area():
         area = model.area()
         assert all(v.value > 0 and v.source for v in area.values()) and "rgu" in area and "sram_input" in area
         assert all(v.source for v in model.basis.values())
+        # the RGU and the gather-address generator from this project's synthesized RTL
+        assert model.basis["rgu_step_pj"].source.startswith("rtl_spade:rtl_rgu_pj_per_cycle")
+        assert model.basis["gsu_address_pj"].source.startswith("rtl_spade:rtl_gather_addr_pj_per_cycle")
+        assert area["rgu"].source.startswith("(rtl_spade:rtl_rgu_area_um2")
     small, large = (sum(v.value for v in build_model(load_config(p)).area().values()) for p in ("spade-16", "spade-32"))
     assert large > small
 
@@ -235,6 +242,11 @@ def test_bad_payloads_and_ops_are_one_line_errors():
     wild = {**ROW_RULES, "pairs": ROW_RULES["pairs"] + np.array([0, 5, 0], np.int32)}
     with pytest.raises(TraceFormatError, match=r"payload 'pairs': row \d+ out of range; allowed: 0..2"):
         run(trace(("sparse_conv2d", SUBM_DIMS, wild)), spade())
+    with pytest.raises(TraceFormatError, match=r"payload 'coords': \(y, x\) up to \(0, 2\), min 0; allowed: inside "
+                                               r"the H x W = 4 x 2 input grid"):
+        run(trace(("sparse_conv2d", {**SUBM_DIMS, "W": 2}, ROW_RULES)), spade())
+    with pytest.raises(TraceFormatError, match=r"dims.N: got 2; allowed: 1"):
+        run(trace(("sparse_conv2d", {**SUBM_DIMS, "N": 2}, ROW_RULES)), spade())
     b = TraceBuilder(formats=FORMATS)
     b.add("softmax", "sm", {"B": 1, "H": 1, "Q": 1, "T": 4})
     with pytest.raises(UnsupportedOpError, match=r"model 't' cannot run op 0 \('sm'\) of kind 'softmax'"):
@@ -261,3 +273,65 @@ def test_ideal_dense_definition_is_the_stall_free_closed_form():
     assert slow["stall_cycles"] > 0 and slow["ideal_dense_cycles"] == fast["ideal_dense_cycles"]
     # M = 64, K = 144, N = 16 on 16 x 16, OS: 4 folds of max(144, 16) + 46
     assert fast["ideal_dense_cycles"] == 46 + 4 * 144 and math.isfinite(slow["ideal_dense_energy_pj"])
+
+
+def test_section_puts_points_beside_the_bands(tmp_path):
+    from sim.models.spade.section import spade_section
+
+    t = trace(("sparse_conv2d", SUBM_DIMS, ROW_RULES))
+    rows = []
+    for label, model in (("a", spade()), ("b", spade(8, 8))):
+        result = run(t, model)
+        row = {**result.totals, "label": label}
+        row.update({f"op_{c}": result.columns[c] for c in ("name", "kind", "cycles", "macs", *model.op_series)})
+        rows.append(row)
+    import pandas as pd
+
+    df = pd.DataFrame(rows)
+    body, plots = spade_section(df, tmp_path, lambda table: table.to_html())
+    table = pd.read_csv(tmp_path / "spade.csv")
+    # hand-checked: speed-up is ideal dense over sparse cycles, computation saved 1 - 7 pairs / (16 x 9) taps
+    assert list(table["speedup"]) == [r["ideal_dense_cycles"] / r["cycles"] for r in rows]
+    assert table["computation_saved_pct"].iloc[0] == pytest.approx(100 * (1 - 7 / (16 * 9)))
+    assert list(table["computation_saved_pct in band"]) == ["no", "no"]  # 95 % saved: above 89.2
+    assert set(plots) == {"spade_bands.png", "spade_layers.png", "spade_energy.png"}
+    assert all((tmp_path / p).stat().st_size > 0 for p in plots) and "36.3-89.2" in body
+
+
+def payload(rules, **extra):
+    return {"coords": rules.in_coords, "out_coords": rules.out_coords, "pair_count": rules.pair_count,
+            "pairs": rules.pairs, **extra}
+
+
+def test_rulebooks_of_sim_sparse_regular_and_sd_conv():
+    from sim.sparse import conv_rules, sd_conv_rules
+
+    rng = np.random.default_rng(7)
+    flat = rng.choice(400, 24, replace=False)
+    coords = np.stack([flat // 20, flat % 20], 1).astype(np.int32)
+    dims = dict(C=16, H=20, W=20, K=16, R=3, S=3, stride=1, pad=1)
+    # regular (dilating) conv, merge RGU at 1 coordinate/cycle: 9 scans of n_in + n_out, plus one step per
+    # candidate (input, offset) site to build the output set: the P pairs.
+    regular = conv_rules(coords, (20, 20), 3, 1, 1)
+    ops = run(trace(("sparse_conv2d", dims, payload(regular))), spade()).ops.iloc[0]
+    assert ops["rgu_cycles"] == 9 * (24 + regular.n_out) + len(regular.pairs)
+    assert ops["macs"] == len(regular.pairs) * 16 * 16 and ops["active_out"] == regular.n_out
+    # SD-Conv, top 10 % (3 pillars) by score: SPADE+ scores 24 x 16 elements on 16 lanes (24 cycles), two
+    # top-k passes of ceil(24 / 16) = 2, merges the 24 own sites and each selected pillar's in-grid 3x3
+    # neighbourhood; the RGU matches 9 offsets but builds no output set.
+    scores = rng.random(24)
+    sd = sd_conv_rules(coords, (20, 20), scores, 10)
+    chosen = coords[np.argsort(-scores, kind="stable")[:3]]
+    neighbours = sum(int(0 <= y + a < 20 and 0 <= x + b < 20)
+                     for y, x in chosen for a in (-1, 0, 1) for b in (-1, 0, 1))
+    ops = run(trace(("sparse_conv2d", dims, payload(sd, selected=sd.selected))), spade()).ops.iloc[0]
+    assert ops["plus_cycles"] == 24 + 2 * 2 + 24 + neighbours
+    assert ops["rgu_cycles"] == 9 * (24 + sd.n_out)
+
+
+def test_an_empty_active_set_costs_no_compute():
+    empty = {"coords": np.zeros((0, 2), np.int32), "out_coords": np.zeros((0, 2), np.int32),
+             "pair_count": np.zeros(9, np.int64), "pairs": np.zeros((0, 3), np.int32)}
+    ops = run(trace(("sparse_conv2d", SUBM_DIMS, empty)), spade()).ops.iloc[0]
+    assert ops["macs"] == ops["pairs"] == ops["rgu_cycles"] == ops["gsu_cycles"] == ops["cycles"] == 0
+    assert ops["bytes_dram_read"] == 9 * 4 * 4  # the weights are still fetched

@@ -3,10 +3,11 @@
 The PE, DRAM and dense-path costs are the systolic family's (``SystolicArray.basis``). Here:
 banked feature SRAMs (one macro per bank), the weight and rule SRAMs, the RGU's merge step, the
 GSU's address generators and crossbars, the DVP unit's lanes and SPADE+'s top-k and merge units.
-Where this project's synthesis of the RGU or the gather-address generator exists
-(``RTL_ENTRIES``, from ``sim/tech/rtl_spade.yaml``), its numbers are used; otherwise the unit is
-composed from Aladdin and Horowitz components (comparators, adders, registers), as stated in each
-source string.
+This project's synthesis of the RGU and of the gather-address generator (``RTL_ENTRIES``, from
+``sim/tech/rtl_spade.yaml``, at the RTL's default widths) gives their energy and area where the
+entries exist (a tech override can replace them); otherwise the unit is composed from Aladdin and
+Horowitz components (comparators, adders, registers), as each source string states. The GSU has one
+address generator per bank port.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import math
 from sim.models.spade.config import SpadeConfig
 from sim.tech import TechLibrary, TechValue
 
-# synthesized entries read when present: energy per coordinate step / per address, area per unit
-RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_coordinate", "rgu_area_um2": "rtl_rgu_um2",
-               "gsu_address_pj": "rtl_gather_address_pj", "gsu_address_area_um2": "rtl_gather_address_um2"}
+# synthesized entries (sim/tech/rtl_spade.yaml, at the RTL's own widths) used when present: energy per
+# merge step (one coordinate compared) and per word address, area of one RGU and of one address generator
+RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_cycle", "rgu_area_um2": "rtl_rgu_area_um2",
+               "gsu_address_pj": "rtl_gather_addr_pj_per_cycle", "gsu_address_area_um2": "rtl_gather_addr_area_um2"}
 FEATURE_SRAMS = ("input", "output")  # banked by the GSU
 SRAMS = ("input", "output", "weight", "rule")
 
@@ -57,21 +59,23 @@ def spade_basis(t: TechLibrary, c: SpadeConfig) -> dict[str, TechValue]:
     basis["gsu_address_area_um2"] = _rtl_or(t, "gsu_address_area_um2", t.int_add_area_um2(ib))
     basis["gsu_crossbar_area_um2"] = t.scaled("cell_mux2_x1_um2") * (2 * c.gsu.banks * max(c.gsu.banks - 1, 0)
                                                                      * c.gsu.word_bits)
-    # DVP: per channel element of a score, per compare of a score; lanes of element units
+    # DVP: per channel element of a score (a learned score's multiply-add costs as an L2 norm's
+    # square-and-add), per compare of a score; lanes of element units
     element = {"l1": (t.int_add_pj(acc), t.int_add_area_um2(acc)),
                "l2": (t.int_mult_pj(op, op) + t.int_add_pj(acc), t.int_mult_area_um2(op, op) + t.int_add_area_um2(acc)),
                "linf": (_comparator(t, acc, "pj"), _comparator(t, acc, "um2"))}
-    basis["dvp_element_pj"], dvp_lane_um2 = element[c.dvp.norm]
+    dvp_lane = "l2" if c.dvp.criterion == "learned" else c.dvp.norm
+    basis["dvp_element_pj"], dvp_lane_um2 = element[dvp_lane]
     basis["score_compare_pj"] = _comparator(t, acc, "pj")
     basis["dvp_area_um2"] = dvp_lane_um2 * c.dvp.lanes + _comparator(t, acc, "um2")
-    # SPADE+: scores on the DVP lanes (a learned score is a Cin-long dot product), a top-k comparator,
-    # and the output-coordinate merge (a key comparison and a register per coordinate)
-    basis["plus_element_pj"] = (t.int_mult_pj(op, op) + t.int_add_pj(acc)) if c.plus.score == "learned" \
-        else basis["dvp_element_pj"]
+    # SPADE+: scores on the DVP lanes (a learned score is a Cin-long dot product: lanes without a
+    # multiplier get one), a top-k comparator, and the output-coordinate merge (a key comparison and
+    # a register per coordinate)
+    plus_lane = "l2" if c.plus.score == "learned" else dvp_lane
+    basis["plus_element_pj"] = element[plus_lane][0]
     basis["plus_merge_pj"] = _comparator(t, key_bits, "pj") + reg_pj * (key_bits + ib)
     basis["plus_area_um2"] = (_comparator(t, acc, "um2") + _comparator(t, key_bits, "um2")
                               + reg_um2 * (key_bits + ib))
-    if c.plus.score == "learned":
-        basis["plus_area_um2"] = basis["plus_area_um2"] + (t.int_mult_area_um2(op, op)
-                                                           + t.int_add_area_um2(acc)) * c.dvp.lanes
+    if plus_lane != dvp_lane:
+        basis["plus_area_um2"] = basis["plus_area_um2"] + t.int_mult_area_um2(op, op) * c.dvp.lanes
     return basis

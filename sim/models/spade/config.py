@@ -91,11 +91,13 @@ class RguConfig(Strict):
 
 
 class DvpConfig(Strict):
-    """Dynamic vector pruning unit: scores every output vector by its ``norm`` over the channels,
-    ``lanes`` channel elements per cycle, then keeps vectors by ``keep``: ``ratio`` (a top-k: a
-    histogram pass finds the threshold, a compare pass selects, ``ratio_passes`` passes) or
-    ``threshold`` (one compare pass). Which rows are kept comes from the trace (``dvp_kept``)."""
+    """Dynamic vector pruning unit: scores every output vector, ``lanes`` channel elements per
+    cycle, by ``criterion``: ``magnitude`` (its ``norm`` over the channels) or ``learned`` (a
+    Cout-long dot product with a learned vector); then keeps vectors by ``keep``: ``ratio`` (a
+    top-k: a histogram pass finds the threshold, a compare pass selects, ``ratio_passes`` passes)
+    or ``threshold`` (one compare pass). Which rows are kept comes from the trace (``dvp_kept``)."""
 
+    criterion: Literal["magnitude", "learned"] = "magnitude"
     norm: Literal["l1", "l2", "linf"] = "l2"
     keep: Literal["ratio", "threshold"] = "ratio"
     lanes: int = Field(16, ge=1, le=65536)

@@ -83,7 +83,14 @@ def sparse_layers(batch: OpBatch, model: str) -> list[SparseLayer]:
         def where(problem, op_id=op_id, name=name):
             return _fail(model, op_id, name, problem)
 
+        if d["N"][i] != 1:
+            raise where(f"dims.N: got {int(d['N'][i])}; allowed: 1 (a sparse op carries one frame's active set; "
+                        "one op per frame)")
         coords, out_coords = _array(payload, "coords", 2, 2, where), _array(payload, "out_coords", 2, 2, where)
+        grid = (int(d["H"][i]), int(d["W"][i]))
+        if coords.size and (coords.min() < 0 or np.any(coords.max(axis=0) >= grid)):
+            raise where(f"payload 'coords': (y, x) up to {tuple(coords.max(axis=0).tolist())}, min {int(coords.min())}; "
+                        f"allowed: inside the H x W = {grid[0]} x {grid[1]} input grid")
         counts, pairs = _array(payload, "pair_count", 1, None, where), _array(payload, "pairs", 2, 3, where)
         offsets = int(d["R"][i] * d["S"][i])
         if len(counts) != offsets or (counts.size and counts.min() < 0):

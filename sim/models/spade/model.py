@@ -5,58 +5,70 @@ emission and an output merge for SD-Conv layers.
 
 Ops: ``sparse_conv2d`` and ``sparse_deconv2d`` with the payloads of ``sim.sparse`` rules
 (``coords``, ``out_coords``, ``pair_count``, ``pairs``; optional ``selected``, ``dvp_kept``), and
-the dense ``conv2d``, ``deconv2d`` and ``gemm`` (the pillar feature net) on the same array, costed
-by the systolic family (``sim.models.systolic``) exactly as a systolic array of the same config.
+the dense ``conv2d``, ``deconv2d`` and ``gemm`` (the pillar feature net), which run exactly as on
+a systolic array of the same config (``sim.models.systolic``: its closed forms, memory model and
+energy) in the ``dense`` dataflow. All costs are closed forms or exact counts; nothing is simulated
+per cycle.
 
-Sparse layer, per kernel offset δ with n_δ pairs (all closed forms, counts exact):
+A sparse layer, per kernel offset δ with n_δ pairs:
 
 - array: the GEMM [n_δ x Cin]·[Cin x Cout], costed by the systolic family's closed form in the
-  layer type's dataflow (``array.dataflow``; ``ws``: Cin on rows, Cout on columns, W_δ stationary,
-  gathered vectors streamed). Offsets run back to back, each its own GEMM (its pipeline fill and
-  drain included); empty offsets are skipped.
-- gather: the n_δ input rows in rule order, ``sim.gather.issue_cycles`` over the input SRAM's
-  banks, repeated once per Cout fold (ws, os; the vectors are re-streamed for each) ; scatter: the
-  n_δ output rows' partial sums (``mac.acc_bits`` per channel) read-modify-written in the output
-  SRAM once per Cin fold (ws, is). Bank conflicts are counted unless ``gsu.conflict_free``;
-  ``gsu_conflict_cycles`` is the gather/scatter time above the conflict-free count.
-  ``gsu.overlap``: the offset takes max(array, gather, scatter), else their sum (assumption: the
-  output SRAM reads and writes a word per bank per cycle).
+  layer type's dataflow (``array.dataflow``; ``ws``: Cin on rows, Cout on columns, W_δ
+  stationary, gathered vectors streamed). Offsets run back to back, each GEMM paying its own
+  pipeline fill and drain; empty offsets are skipped. The processing order (``array.order``,
+  ``sim.models.spade.order``) splits a layer into t output tiles x c output-channel chunks when its
+  partial sums do not fit half the output SRAM: each offset then runs t x c GEMMs of
+  ceil(n_δ / t) rows (pairs assumed spread evenly over the tiles).
+- gather: the n_δ input rows in rule order through ``sim.gather.issue_cycles`` on the input SRAM's
+  banks, once per column fold of each chunk (ws, os: the vectors are re-streamed); scatter: the
+  partial sums (``mac.acc_bits`` per channel) of the n_δ output rows read-modify-written in the
+  output SRAM once per Cin row fold (ws, is) and chunk (assumption: a bank reads and writes a word
+  per cycle). Bank conflicts are counted unless ``gsu.conflict_free``; ``gsu_conflict_cycles`` is
+  the gather/scatter time above the conflict-free count. ``gsu.overlap``: an offset takes
+  max(array, gather, scatter), else their sum.
 - RGU, per layer (``rgu_cycles``): ``merge`` scans the sorted input and output streams once per
-  offset, ceil((n_in + n_out) / rate) cycles each, plus ceil(P / rate) to build the output set
-  of a dilating, strided or transposed layer from its P candidate (input, offset) sites;
-  ``hash`` takes ceil((n_in + offsets x n_out + P_gen) / rate): inserts, probes and output
-  inserts. A SubM layer builds no output set; a reused rulebook (``rgu.reuse``) costs nothing.
-  ``rgu.overlap``: layer time max(offset sum, RGU), else their sum.
-- SPADE+ (SD-Conv layers, ``plus_cycles``, before the RGU): scoring ceil(n_in x Cin / lanes),
-  top-k ``topk_passes`` x ceil(n_in / lanes), merge/dedup of the n_in own sites and the P_sel
-  dilated candidates of selected pillars at ``merge_rate``; this replaces the RGU's output-set
-  step.
-- DVP (layers with ``dvp_kept``, ``dvp_cycles``, after the layer): ceil(n_out x Cout / lanes)
-  for the scores of all outputs, plus one (threshold) or ``ratio_passes`` (ratio) passes of
-  ceil(n_out / lanes) compares.
-- DRAM (assumption, as the systolic family: no inter-layer reuse): input features and
-  coordinates, all R·S weight matrices read once; kept output features and coordinates written
-  once; transfers double-buffered against the layer's work as in the systolic family:
-  cycles = max(compute, D) + min(compute, D) / folds.
+  offset, ceil((n_in + n_out) / rate) cycles each, plus ceil(P / rate) to build the output set of a
+  dilating, strided or transposed layer from its P candidate (input, offset) sites; ``hash`` takes
+  ceil((n_in + offsets x n_out + P_build) / rate): inserts, probes and output inserts. A SubM layer
+  builds no output set; a layer whose rulebook equals an earlier one's (``rgu.reuse``) costs
+  nothing. ``rgu.overlap``: the layer takes max(offset time, RGU), else their sum.
+- SPADE+ (SD-Conv layers, ``plus_cycles``, before the RGU; ``sim.models.spade.plus``): scoring
+  ceil(n_in x Cin / lanes), top-k ``topk_passes`` x ceil(n_in / lanes), merge/dedup of the n_in
+  own sites and the dilated candidates of the selected pillars at ``merge_rate`` (this replaces the
+  RGU's output-set step).
+- DVP (layers with ``dvp_kept``, ``dvp_cycles``, after the layer; ``sim.models.spade.pruning``):
+  ceil(n_out x Cout / lanes) for the scores, then one (threshold) or ``ratio_passes`` (ratio)
+  passes of ceil(n_out / lanes) compares.
+- DRAM (as the systolic family: no reuse between layers): input features and coordinates, the R·S
+  weight matrices and the partial-sum spills, as often as the layer's order fetches them; the kept
+  output features and coordinates written once; rules kept for a later layer's reuse go through
+  DRAM when they overflow the rule SRAM. Transfers are double-buffered against the
+  layer's work as in the systolic family: cycles = max(compute, D) + min(compute, D) / folds.
 
 Ideal dense (``ideal_dense_cycles``, ``ideal_dense_energy_pj``, ``dense_macs``): the same array
-running each layer as the dense ``conv2d`` / ``deconv2d`` over the whole pseudo-image (H x W, the
+running each layer as the dense ``conv2d`` / ``deconv2d`` over the whole pseudo-image (H x W from the
 op's dims), dense ops as they are, with the systolic closed form (fold edges, fill and drain
-included) and no memory stalls (infinite DRAM bandwidth, the same DRAM energy per bit); its energy
-is the systolic family's (MACs, SRAM, DRAM, leakage over those cycles).
+included), infinite DRAM bandwidth (no stalls) and the same DRAM energy per bit; its energy is the
+systolic family's (MACs, SRAM, DRAM, leakage over those cycles), in the ``ideal_dense.dataflow``.
 
 Energy: MACs as the systolic family (``mac_pj``); SRAM per bit by macro (the feature SRAMs are
-``gsu.banks`` macros of ``gsu.word_bits``; gather reads, scatter read+write, fills, drains, weight
-reads per stationary load, rule writes when generated and one read per pair); DRAM per bit; RGU
-per coordinate step, GSU per address, DVP per element and compare, SPADE+ per element, compare and
-merged coordinate (``sim.models.spade.basis``); PE leakage over the op's cycles.
+``gsu.banks`` macros of ``gsu.word_bits``-wide words): gather reads, scatter reads and writes,
+fills from DRAM, the output drain, weight reads per stationary load, rule writes when generated and
+one read per pair; DRAM per bit; RGU per coordinate step, GSU per word address, DVP and SPADE+ per
+element, compare and merged coordinate (``sim.models.spade.basis``); PE leakage over the op's time.
 
-Parameters for every [assumption]/[open] item of SPADE (defaults): array rows x cols [open;
-presets 16x16 and 32x32 are assumptions], dataflow per layer type [ws], schedule [fixed;
-adaptive picks ws or os per layer], SRAM sizes [open; presets], GSU banks [16], word bits [64],
-vectors per cycle [1], conflict-free [false], RGU algorithm [merge], rate [1 coordinate/cycle],
-overlap [true], reuse [true], DVP norm [l2], keep rule [ratio], lanes [16], SPADE+ score [norm,
-as DVP], top-k passes [2], merge rate [1], clock [1 GHz; open], node [45 nm; open], DRAM [ddr4].
+Parameters for every [assumption] and [open] item of SPADE, with their defaults: array rows x cols
+[open; the presets' 16x16 and 32x32 are assumptions]; dataflow per layer type (``array.dataflow``:
+conv, subm, deconv ``ws``; dense ``os``); ``array.schedule`` [fixed; adaptive: ws or os per layer,
+the faster]; ``array.order`` [adaptive: per layer the order with the least DRAM traffic]; SRAM
+sizes [open; presets]; ``gsu.banks`` [16], ``word_bits`` [64], ``vectors_per_cycle`` [1],
+``conflict_free`` [false], ``overlap`` [true]; ``rgu.algorithm`` [merge], ``rate`` [1 coordinate
+per cycle], ``overlap`` [true], ``reuse`` [true], ``coord_bits`` [10], ``index_bits`` [18];
+``dvp.criterion`` [magnitude], ``norm`` [l2], ``keep`` [ratio], ``lanes`` [16], ``ratio_passes``
+[2]; ``plus.enabled`` [true], ``score`` [norm, as the DVP], ``topk_passes`` [2], ``merge_rate``
+[1]; ``ideal_dense.dataflow`` [same as dense]; clock [1 GHz; open]; node [45 nm; open]; DRAM
+[ddr4]. Not modelled: SPADE+'s score storage (scores assumed to stream through the top-k unit),
+the GSU crossbars' energy (their area is counted), rule storage beyond the rule SRAM.
 """
 
 from __future__ import annotations
@@ -213,15 +225,15 @@ class SpadeAccelerator:
             if sd is not None:
                 raise UnsupportedOpError(f"model {self.name!r}, op {sd.op_id} ({sd.name!r}): an SD-Conv layer "
                                          "(payload 'selected') needs SPADE+; allowed: plus.enabled: true")
-        reused = self._reused(layers)
+        reuse = self._reused(layers)
         types = [la.layer_type for la in layers]
         flows = self.config.array.dataflow
         if self.config.array.schedule == "adaptive":
-            ws, os_ = (self._costs(layers, reused, formats, [df] * len(layers)) for df in ("ws", "os"))
+            ws, os_ = (self._costs(layers, reuse, formats, [df] * len(layers)) for df in ("ws", "os"))
             pick = os_["cycles"] < ws["cycles"]
             out = {k: np.where(pick, os_[k], ws[k]) for k in ws}
         else:
-            out = self._costs(layers, reused, formats, [getattr(flows, t) for t in types])
+            out = self._costs(layers, reuse, formats, [getattr(flows, t) for t in types])
         h_out, w_out = self._out_grid(batches)
         n_in = out["active_in"]
         out["density_in"] = n_in / (dims["H"] * dims["W"])
@@ -242,15 +254,20 @@ class SpadeAccelerator:
                             conv_output_size(d["W"], d["S"], d["stride"], d["pad"])))
         return tuple(np.concatenate(e) for e in zip(*ext))
 
-    def _reused(self, layers: list[SparseLayer]) -> np.ndarray:
-        """Whether each layer's rules equal those of an earlier layer (in trace order) and are reused."""
-        seen, reused = set(), np.zeros(len(layers), bool)
+    def _reused(self, layers: list[SparseLayer]) -> tuple[np.ndarray, np.ndarray]:
+        """Per layer (in trace order): whether it reuses the rules of an earlier layer, and whether a
+        later layer reuses its rules (which must then be kept)."""
+        first: dict[str, int] = {}
+        reused, kept = np.zeros(len(layers), bool), np.zeros(len(layers), bool)
         if not self.config.rgu.reuse:
-            return reused
+            return reused, kept
         for i in sorted(range(len(layers)), key=lambda i: layers[i].op_id):
-            reused[i] = layers[i].rule_key in seen
-            seen.add(layers[i].rule_key)
-        return reused
+            key = layers[i].rule_key
+            if key in first:
+                reused[i] = kept[first[key]] = True
+            else:
+                first[key] = i
+        return reused, kept
 
     def _offsets(self, layers: list[SparseLayer], formats: dict, dataflows: list[str], plans: list[Plan]) -> _Offsets:
         """The non-empty offsets' GEMMs of all layers, costed by the systolic model of each dataflow: a
@@ -281,12 +298,14 @@ class SpadeAccelerator:
     def _bits(self, fmt: str) -> float:
         return float(bits_per_element(fmt)) if fmt else float(self.config.mac.operand_bits)
 
-    def _costs(self, layers: list[SparseLayer], reused: np.ndarray, formats: dict,
+    def _costs(self, layers: list[SparseLayer], reuse: tuple[np.ndarray, np.ndarray], formats: dict,
                dataflows: list[str]) -> dict[str, np.ndarray]:
         """Every column of each sparse layer run in its dataflow (module docstring)."""
         from sim.gather import issue_cycles, vector_words
 
         c, u, g = self.config, self._unit, self.config.gsu
+        reused, kept = reuse
+        rule_capacity = c.sram.rule_kb * 1024
         R, C = c.array.rows, c.array.cols
         n = len(layers)
         half = {s: getattr(c.sram, f"{s}_kb") * 1024 / 2 for s in ("input", "output", "weight")}
@@ -346,8 +365,12 @@ class SpadeAccelerator:
             traffic["weight_write"][i] = weights * p.weight_fetches
             traffic["rule_write"][i] = 0 if reused[i] else rule_bytes
             traffic["rule_read"][i] = rule_bytes
-            dram_read[i] = in_bytes * p.input_fetches + la.n_in * coord_bytes + weights * p.weight_fetches + p.spill
-            dram_write[i] = la.n_written * (la.cout * b["O"] / 8 + coord_bytes) + p.spill
+            # kept rules that overflow the rule SRAM go to DRAM and come back for each reuse
+            rules_out = rule_bytes if kept[i] and rule_bytes > rule_capacity else 0.0
+            rules_in = rule_bytes if reused[i] and rule_bytes > rule_capacity else 0.0
+            dram_read[i] = (in_bytes * p.input_fetches + la.n_in * coord_bytes + weights * p.weight_fetches + p.spill
+                            + rules_in)
+            dram_write[i] = la.n_written * (la.cout * b["O"] / 8 + coord_bytes) + p.spill + rules_out
         core = np.maximum(offset_time, cols["rgu_cycles"]) if c.rgu.overlap else offset_time + cols["rgu_cycles"]
         compute = np.ceil(cols["plus_cycles"] + core + cols["dvp_cycles"])
         memory = (dram_read + dram_write) / self._dram_bytes_per_cycle

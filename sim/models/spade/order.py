@@ -8,8 +8,9 @@ systolic family). Orders (``array.order``):
   output SRAM; every offset runs per tile; the weights are fetched once if they fit half the
   weight SRAM, else once per tile.
 - ``channel_tiled``: Cout in chunks whose R·S weight slices fit half the weight SRAM (each fetched
-  once; a whole number of ``align`` array columns when at least that many fit); output tiles per chunk as above; the input features are fetched once if they fit half
-  the input SRAM, else once per chunk.
+  once; a whole number of ``align`` array columns when at least that many fit); output tiles per
+  chunk as above; the input features are fetched once if they fit half the input SRAM, else once
+  per chunk.
 - ``offset_major``: each offset over all pairs, all Cout at once; partial sums beyond half the output
   SRAM spill to DRAM: written after every offset but the last and read back by every offset but
   the first.

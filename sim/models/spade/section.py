@@ -121,7 +121,7 @@ def _energy(best: pd.Series, path: Path) -> str:
     for name, value in sorted(parts.items(), key=lambda kv: -kv[1]):
         ax.bar(0, value * 1e-6, bottom=bottom, label=name)
         bottom += value * 1e-6
-    ax.bar(1, best["ideal_dense_energy_pj"] * 1e-6, color="#c44e52", label="ideal dense (total)")
+    ax.bar(1, best["ideal_dense_energy_pj"] * 1e-6, color="#999999", hatch="//", label="ideal dense (total)")
     ax.set_xticks([0, 1], ["SPADE", "ideal dense"])
     ax.set_ylabel(f"energy per run (µJ, {best['work_units']:g} {best['work_unit']})")
     ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5))
