@@ -45,7 +45,7 @@ from sim.errors import WorkloadError, field_error
 MAX_EXTENT = 2**31 - 1  # grid sides and coordinates are int32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: no element-wise ==
 class Rules:
     """The rulebook of one sparse conv layer.
 
