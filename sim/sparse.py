@@ -149,8 +149,8 @@ def minkowski_rules(coords, spatial_shape, kernel=3, stride=1, dilation=1) -> Ru
     MinkowskiEngine's hypercube kernel region is centred on the output for odd sizes and spans
     offsets ``0 .. k-1`` for even sizes (``kernel_region::set_bounds`` in its ``src/kernel_region.hpp``),
     i.e. spconv's relation with padding ``d * (k // 2)`` (odd) or 0 (even). Offsets keep spconv's index
-    ``ky * kw + kx`` (MinkowskiEngine enumerates them in another order; the counts per offset are the
-    same). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
+    ``ky * kw + kx`` (MinkowskiEngine enumerates them in another order, so its per-offset counts
+    are these reordered). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
     """
     shape = _shape(spatial_shape)
     sites = _sites(coords, shape)
