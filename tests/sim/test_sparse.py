@@ -72,7 +72,7 @@ def test_regular_conv_equals_brute_force(sites, k, s, p, d):
     triples, outs = brute_force(coords, shape, k, s, p, d)
     check_structure(rules)
     assert as_triples(rules) == triples
-    assert rules.out_shape == ((shape[0] + 2 * p - d * (k - 1) - 1) // s + 1, (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1)
+    assert rules.out_shape == tuple((side + 2 * p - d * (k - 1) - 1) // s + 1 for side in shape)
     assert set(map(tuple, rules.out_coords.tolist())) == outs and rules.n_out == len(outs)
     assert np.array_equal(rules.out_coords, np.array(sorted(outs), np.int32).reshape(-1, 2))  # raster order
     o, i, j = rules.pairs.T  # the pair relation, read off the arrays directly
@@ -217,7 +217,8 @@ def test_sd_conv_equals_brute_force(sites, data, k, d):
     half = d * (k // 2)
     grown = {(y + half - ky * d, x + half - kx * d) for y, x in coords[selected].tolist()
              for ky in range(k) for kx in range(k)}
-    outputs = {tuple(c) for c in coords.tolist()} | {(y, x) for y, x in grown if 0 <= y < shape[0] and 0 <= x < shape[1]}
+    inside = {(y, x) for y, x in grown if 0 <= y < shape[0] and 0 <= x < shape[1]}
+    outputs = {tuple(c) for c in coords.tolist()} | inside
     assert rules.out_coords.tolist() == sorted(map(list, outputs)) and rules.out_shape == shape
     assert as_triples(rules) == pairs_onto(coords, outputs, k, 1, half, d)
 
