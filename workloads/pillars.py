@@ -50,8 +50,8 @@ Assumptions (parameters, with their defaults):
   concatenation adds its inputs' scores. [assumption; SPADE's and SD-Conv's criteria are open]
 - ``keep`` (spconv-p): the DVP keep ratio after every stride-1 dilating conv (its output keeps the
   ceil(keep * n_out) highest-score rows), 0.8 by default, a choice without a published value: a
-  3x3 conv's output is about 1.1-1.4x its input on the default KITTI scenes, so 0.8 roughly holds
-  each block's active set while pruning the sites the dilation adds. A strided conv is not pruned
+  3x3 conv's output is 1.1-1.7x its input on the default KITTI scene, and with 0.8 a block's active
+  set grows at most ~1.7x over the block (spconv: up to 2.6x). A strided conv is not pruned
   (its output is already smaller than its input). [open: SPADE's per-layer ratios]
 - ``t`` (sd-conv): top-t % of the input pillars by score dilate, 2 by default (the SD-Conv paper's
   chosen point). [paper: Appx Table 1]
