@@ -45,7 +45,7 @@ from sim.errors import WorkloadError, field_error
 MAX_EXTENT = 2**31 - 1  # grid sides and coordinates are int32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: no element-wise ==
 class Rules:
     """The rulebook of one sparse conv layer.
 
@@ -146,9 +146,11 @@ def minkowski_rules(coords, spatial_shape, kernel=3, stride=1, dilation=1) -> Ru
     """Rulebook with MinkowskiEngine's default (no ``expand_coordinates``) output set: the input sites
     quantised to the stride, ``floor(c / s)``, raster order; output grid ``ceil(L / s)``.
 
-    MinkowskiEngine's hypercube kernel is centred on the output for odd sizes and spans offsets
-    ``0 .. k-1`` for even sizes [assumption], i.e. spconv's relation with padding ``d * (k // 2)``
-    (odd) or 0 (even). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
+    MinkowskiEngine's hypercube kernel region is centred on the output for odd sizes and spans
+    offsets ``0 .. k-1`` for even sizes (``kernel_region::set_bounds`` in its ``src/kernel_region.hpp``),
+    i.e. spconv's relation with padding ``d * (k // 2)`` (odd) or 0 (even). Offsets keep spconv's index
+    ``ky * kw + kx`` (MinkowskiEngine enumerates them in another order, so its per-offset counts
+    are these reordered). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
     """
     shape = _shape(spatial_shape)
     sites = _sites(coords, shape)

@@ -12,26 +12,26 @@ from sim.sparse import conv_rules, dvp_keep, minkowski_rules, sd_conv_rules
 pytestmark = pytest.mark.numba
 
 
-def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False, outputs=None):
+def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False):
     """{(offset, in_coord, out_coord)} and the output site set, by enumerating every output site o of the
     output grid and every offset (ky, kx): the input is o * s - p + (ky, kx) * d (spconv's relation).
-    SubM: output sites = input sites, p = d * (k // 2). ``outputs``: restrict outputs to this set."""
+    Each parameter is an int or a (y, x) pair. SubM: output sites = input sites, p = d * (k // 2)."""
+    k, s, p, d = ((v, v) if isinstance(v, int) else tuple(v) for v in (k, s, p, d))
     active = {tuple(c) for c in np.asarray(coords).tolist()}
     if subm:
-        s, p, outputs = 1, d * (k // 2), active
-    ho = (shape[0] + 2 * p - d * (k - 1) - 1) // s + 1
-    wo = (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1
+        s, p = (1, 1), (d[0] * (k[0] // 2), d[1] * (k[1] // 2))
+    grid = [(shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1)]
     triples = set()
-    for oy in range(ho):
-        for ox in range(wo):
-            if outputs is not None and (oy, ox) not in outputs:
+    for oy in range(grid[0]):
+        for ox in range(grid[1]):
+            if subm and (oy, ox) not in active:
                 continue
-            for ky in range(k):
-                for kx in range(k):
-                    site = (oy * s - p + ky * d, ox * s - p + kx * d)
+            for ky in range(k[0]):
+                for kx in range(k[1]):
+                    site = (oy * s[0] - p[0] + ky * d[0], ox * s[1] - p[1] + kx * d[1])
                     if site in active:
-                        triples.add((ky * k + kx, site, (oy, ox)))
-    return triples, {t[2] for t in triples} if outputs is None else set(outputs)
+                        triples.add((ky * k[1] + kx, site, (oy, ox)))
+    return triples, {t[2] for t in triples}
 
 
 def as_triples(rules):
@@ -72,12 +72,28 @@ def test_regular_conv_equals_brute_force(sites, k, s, p, d):
     triples, outs = brute_force(coords, shape, k, s, p, d)
     check_structure(rules)
     assert as_triples(rules) == triples
-    assert rules.out_shape == ((shape[0] + 2 * p - d * (k - 1) - 1) // s + 1, (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1)
+    assert rules.out_shape == tuple((side + 2 * p - d * (k - 1) - 1) // s + 1 for side in shape)
     assert set(map(tuple, rules.out_coords.tolist())) == outs and rules.n_out == len(outs)
     assert np.array_equal(rules.out_coords, np.array(sorted(outs), np.int32).reshape(-1, 2))  # raster order
     o, i, j = rules.pairs.T  # the pair relation, read off the arrays directly
     kk = np.stack([o // k, o % k], axis=1)
     assert np.array_equal(rules.in_coords[i], rules.out_coords[j] * s - p + kk * d)
+
+
+def axis_pairs(low, high):
+    return st.tuples(st.integers(low, high), st.integers(low, high))
+
+
+@given(site_sets(), axis_pairs(1, 4), axis_pairs(1, 3), axis_pairs(0, 2), axis_pairs(1, 2))
+def test_per_axis_parameters_equal_brute_force(sites, k, s, p, d):
+    coords, shape = sites
+    assume(all(d[a] * (k[a] - 1) + 1 <= shape[a] + 2 * p[a] for a in (0, 1)))
+    rules = conv_rules(coords, shape, k, s, p, d)
+    triples, outs = brute_force(coords, shape, k, s, p, d)
+    check_structure(rules)
+    assert len(rules.pair_count) == k[0] * k[1] and as_triples(rules) == triples
+    assert rules.out_coords.tolist() == sorted(map(list, outs))
+    assert rules.out_shape == tuple((shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1))
 
 
 @given(site_sets(), st.sampled_from([1, 3, 5]), st.integers(1, 2))
@@ -201,7 +217,8 @@ def test_sd_conv_equals_brute_force(sites, data, k, d):
     half = d * (k // 2)
     grown = {(y + half - ky * d, x + half - kx * d) for y, x in coords[selected].tolist()
              for ky in range(k) for kx in range(k)}
-    outputs = {tuple(c) for c in coords.tolist()} | {(y, x) for y, x in grown if 0 <= y < shape[0] and 0 <= x < shape[1]}
+    inside = {(y, x) for y, x in grown if 0 <= y < shape[0] and 0 <= x < shape[1]}
+    outputs = {tuple(c) for c in coords.tolist()} | inside
     assert rules.out_coords.tolist() == sorted(map(list, outputs)) and rules.out_shape == shape
     assert as_triples(rules) == pairs_onto(coords, outputs, k, 1, half, d)
 
