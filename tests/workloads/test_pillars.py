@@ -79,8 +79,9 @@ def test_first_layer_reads_the_scene_pillars():
 def test_a_kitti_scan_drives_the_trace(tmp_path):
     """A given cloud replaces the synthetic scene (here scene 1's, written and read as a KITTI .bin)."""
     lidar.scene(1).points.astype("<f4").tofile(tmp_path / "000001.bin")
-    given = pillars.trace({"model": KITTI, "variant": "sd-conv"}, points=lidar.load_kitti_bin(tmp_path / "000001.bin"))
-    seed1 = build({"model": KITTI, "variant": "sd-conv", "seed": 1})
+    spec = {"model": KITTI, "variant": "sd-conv", "importance": "points"}  # pfn weights would follow the seed
+    given = pillars.trace(spec, points=lidar.load_kitti_bin(tmp_path / "000001.bin"))
+    seed1 = build({**spec, "seed": 1})
     assert given.meta["scene"] == "given" and given.ops.equals(seed1.ops)
     assert all(np.array_equal(given.payloads[i][k], v) for i, p in seed1.payloads.items() for k, v in p.items())
 
@@ -106,7 +107,7 @@ def test_dense_variant_equals_the_cnn_zoo_trace_plus_the_pfn():
 
 
 def test_sd_conv_selects_the_top_t_percent_by_point_count():
-    trace = frame("sd-conv")
+    trace = frame("sd-conv", importance="points")
     op, p = next((op, p) for op, p in sparse_ops(trace) if op["name"] == "block1.conv1")
     first = sparse_ops(trace)[0][1]
     counts = lidar.pillarize(lidar.scene(0).points, lidar.KITTI).counts
@@ -135,8 +136,8 @@ def test_pfn_importance_is_a_pooled_feature_norm():
     features = np.column_stack([pts, pts[:, :3] - pts[:, :3].mean(axis=0), pts[:, :3] - centre])
     w = np.random.default_rng(3).normal(0.0, 1 / np.sqrt(10), (10, 64))
     assert scores[i] == pytest.approx(np.linalg.norm(np.maximum(features @ w, 0).max(axis=0)))
-    sd = frame("sd-conv", importance="pfn")
-    assert not np.array_equal(sparse_ops(sd)[1][1]["selected"], sparse_ops(frame("sd-conv"))[1][1]["selected"])
+    by_count = frame("sd-conv", importance="points")
+    assert not np.array_equal(sparse_ops(by_count)[1][1]["selected"], sparse_ops(frame("sd-conv"))[1][1]["selected"])
 
 
 def test_dvp_keeps_the_ratio_and_feeds_the_next_layer():
