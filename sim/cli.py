@@ -150,7 +150,13 @@ def cmd_trace(args) -> None:
     rows = []
     for kind in trace.kinds():
         idx, dims = trace.dims(kind)
-        macs = int(lower(kind, dims).macs.sum()) if kind in GEMM_KINDS else 0
+        if kind in GEMM_KINDS:
+            macs = int(lower(kind, dims).macs.sum())
+        elif kind in ("sparse_conv2d", "sparse_deconv2d"):  # one Cin x Cout product per rule pair
+            macs = sum(len(trace.payloads[int(i)].get("pairs", ())) * int(c * k)
+                       for i, c, k in zip(idx, dims["C"], dims["K"]))
+        else:
+            macs = 0
         rows.append({"kind": kind, "ops": len(idx), "macs": macs})
     print(f"{len(ops)} ops, {ops['layer'].nunique()} layers, phases {sorted(set(ops['phase']))}, meta {trace.meta}")
     for r in rows:
@@ -235,7 +241,7 @@ def cmd_list(args) -> None:
     from sim.models.pes import PES
     from sim.numerics.storage import FORMATS
     from sim.tech import TechLibrary
-    from workloads import CNN_KEYS, LLM_KEYS, cnn, llm
+    from workloads import CNN_KEYS, LLM_KEYS, cnn, llm, pillars
     from workloads.zoo import family
 
     tech = TechLibrary.load()
@@ -267,6 +273,10 @@ def cmd_list(args) -> None:
     for name in family("cnn"):
         layers = [layer for _, layer, _ in cnn.layers_of(name)]
         print(f"    {name:<18} layers: {len(layers)} ({layers[0]}, ..., {layers[-1]})")
+    print(f"  pillar detectors ({', '.join(n for n, s in family('cnn').items() if s['arch'] in pillars.ARCHS)}); "
+          "any of these keys builds one frame from a synthetic LiDAR scene:")
+    for line in _parameters(pillars.PARAMETERS, pillars.trace, list(pillars.PARAMETERS)):
+        print(f"    {line}")
     for label, defaults in (("LLM", llm.DEFAULT_FORMATS), ("CNN", cnn.DEFAULT_FORMATS)):
         print(f"  {label} formats (default): {', '.join(f'{o} {f}' for o, f in defaults.items())}")
     print(f"  format names: {', '.join(FORMATS)}")

@@ -160,6 +160,8 @@ class Trace:
 
         path = Path(path).with_suffix(".parquet")
         table = pa.Table.from_pandas(self.ops, preserve_index=False)
+        deps = table.schema.get_field_index("deps")  # typed even when every list is empty (one op)
+        table = table.set_column(deps, "deps", table.column(deps).cast(pa.list_(pa.int64())))
         record = {"schema": SCHEMA, "version": SCHEMA_VERSION, "meta": self.meta,
                   "payload_ops": sorted(self.payloads)}
         table = table.replace_schema_metadata({**(table.schema.metadata or {}),

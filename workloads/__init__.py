@@ -13,9 +13,10 @@ Keys (defaults in brackets):
   keys above give the dense network from the pseudo-image on (no scene). Any of these keys instead
   builds one frame from a synthetic LiDAR scene (``workloads.pillars``; not with ``batch`` or
   ``layers``): ``variant`` [dense] one of dense, spconv, subm, spconv-p, sd-conv; ``seed`` [0] of
-  the scene; ``t`` [2] sd-conv's top-t % of pillars dilated, in (0, 100]; ``keep`` [0.5] spconv-p's
+  the scene; ``t`` [2] sd-conv's top-t % of pillars dilated, in (0, 100]; ``keep`` [0.8] spconv-p's
   DVP keep ratio, in (0, 1]; ``importance`` [pfn] the pillar importance proxy (pfn or points);
-  ``max_points``, ``max_pillars`` [the grid's] voxelization limits.
+  ``head`` [dense] the detection head of a sparse variant (dense, or sparse: SubM on the active
+  set); ``max_points``, ``max_pillars`` [the grid's] voxelization limits.
 
 Bounds and meanings of the parameters, as data: ``parameters(model)``.
 

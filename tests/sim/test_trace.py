@@ -102,3 +102,24 @@ def test_op_table_from_columns_needs_every_column_and_integer_dims():
         Trace({c: v for c, v in columns.items() if c != "deps"})
     with pytest.raises(TraceFormatError, match="op table: M: got float64 values; allowed: integers"):
         Trace({**columns, "M": [2.5, -1, -1]})
+
+
+def test_inspect_counts_a_sparse_op_by_its_rule_pairs(tmp_path, capsys):
+    """`dse trace inspect` prices a sparse conv at one Cin x Cout product per rule pair."""
+    from sim.cli import main
+
+    b = TraceBuilder()
+    pairs = np.array([[0, 0, 0], [4, 0, 0], [4, 1, 1], [8, 1, 0]], dtype=np.int32)  # 4 pairs
+    b.add("sparse_conv2d", "s", {"C": 3, "H": 8, "W": 8, "K": 5, "R": 3, "S": 3},
+          payload={"coords": np.array([[1, 1], [2, 2]], dtype=np.int32), "pairs": pairs})
+    path = b.build().save(tmp_path / "t.parquet")
+    assert main(["trace", "inspect", str(path)]) == 0
+    assert "sparse_conv2d           1 ops                60 MACs" in capsys.readouterr().out  # 4 x 3 x 5
+
+
+def test_a_trace_of_one_op_round_trips(tmp_path):
+    """No op has deps, so the deps column holds only empty lists: it still saves as integer lists."""
+    b = TraceBuilder()
+    b.add("gemm", "g", {"M": 2, "N": 3, "K": 4})
+    trace = b.build()
+    assert Trace.load(trace.save(tmp_path / "one.parquet")).equals(trace)
