@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from amaranth.hdl import Module, Value
+from amaranth.hdl import Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
