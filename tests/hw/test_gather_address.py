@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from amaranth.hdl import Module, Signal
 from amaranth.lib import data, stream, wiring
-from amaranth.lib.wiring import Out
+from amaranth.lib.wiring import In, Out
 
 from hw import icarus, mutation, pysim, verilator
 from hw.gather_address import GatherAddressGenerator
@@ -191,6 +191,32 @@ class _RuleBreaker(wiring.Component):
         else:
             m.d.comb += [self.o.valid.eq(count[0]), self.o.payload.n.eq(5)]
         return m
+
+
+class _ValidWatcher(wiring.Component):
+    """A consumer whose ``ready`` blinks; ``o`` reports (always valid) whether its input ever withdrew
+    ``valid`` or changed the payload before a transfer."""
+
+    def __init__(self):
+        super().__init__({"i": In(stream.Signature(data.StructLayout({"n": 8}))),
+                          "o": Out(stream.Signature(data.StructLayout({"withdrawn": 1})))})
+
+    def elaborate(self, platform):
+        m = Module()
+        count, waiting, shown = Signal(3), Signal(), Signal(8)
+        m.d.sync += [count.eq(count + 1), waiting.eq(self.i.valid & ~self.i.ready), shown.eq(self.i.payload.n)]
+        m.d.comb += [self.i.ready.eq(count == 0), self.o.valid.eq(1)]
+        with m.If(waiting & (~self.i.valid | (self.i.payload.n != shown))):
+            m.d.sync += self.o.payload.withdrawn.eq(1)
+        return m
+
+
+def test_bench_sources_hold_valid_until_taken():
+    """Sources of ``hw.stream_bench`` offering at random keep a shown beat until the unit takes it."""
+    b = StreamBench(_ValidWatcher(), depth=48)
+    frames = {"i": [{"n": n} for n in range(40)]}
+    outputs = pysim.run(b, vectors(b, frames, np.random.default_rng(1), 400, offer=0.4))
+    assert outputs["i_taken"].sum() == 40 and not outputs["o_withdrawn"].any()
 
 
 @pytest.mark.parametrize("hold_valid", [True, False], ids=["payload_changes", "valid_falls"])
