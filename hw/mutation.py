@@ -219,6 +219,7 @@ SPADE_CATALOGUE: tuple[Mutant, ...] = (
            "self.stride, self.shift = stride, exact_log2(stride) + 1"),
     Mutant("offset_subtracted", "offset", _RGU, "(b.payload.x << self.shift) + self.offset.x",
            "(b.payload.x << self.shift) - self.offset.x"),
+    Mutant("offset_x_unsigned", "offset", _RGU, '"x": signed(offset_bits)})', '"x": unsigned(offset_bits)})'),
     Mutant("back_pressure_dropped", "handshake", _RGU, "step = compare & (~emit | ~p.valid | p.ready)",
            "step = compare"),
     Mutant("pairs_valid_stuck_1", "valid", _RGU, "m.d.sync += p.valid.eq(0)", "m.d.sync += p.valid.eq(1)"),
