@@ -212,6 +212,20 @@ def test_cycles_are_linear_in_the_streams():
         assert steps_taken(outputs) == len(ins) + len(outs) + 1 - matches, (n_in, n_out)
 
 
+def test_default_widths_on_a_scene():
+    """The unit as synthesized (16-bit coordinates and rows, 8-bit offsets) on a 48 x 48 window at 5 %
+    occupancy, 3x3 stride-1 padding-1 conv, corner offset (0, 2): the pairs of ``conv_rules``."""
+    rng = np.random.default_rng(4)
+    ins = [tuple(map(int, c)) for c in np.argwhere(rng.random((48, 48)) < 0.05)]
+    ins, outs, pairs = conv_case(ins, (48, 48), 3, 1, 1, 1, False)
+    b = StreamBench(RuleGenerationUnit(), depth=1024)
+    streams = {"in_coords": frame_beats(ins), "out_coords": frame_beats(outs)}
+    outputs = pysim.run(b, vectors(b, streams, rng, 2 * len(ins) + 2 * len(outs), 0.8, 0.7,
+                                   plain={"offset_y": -1, "offset_x": 1}))
+    got = [(p["in_row"], p["out_row"], p["end"]) for p in beats(b, outputs, "pairs")]
+    assert got == [(i, o, 0) for i, o in pairs[2]] + [(len(ins), len(outs), 1)] and len(pairs[2]) > 50
+
+
 def test_bad_parameters():
     with pytest.raises(ConfigError, match="^stride: got 3"):
         RuleGenerationUnit(stride=3)
