@@ -18,8 +18,6 @@ own, sharing none of them. ``conflict_free=True`` is the ideal the PillarAcc abs
 
 from __future__ import annotations
 
-from functools import cache
-
 import numpy as np
 
 from sim.errors import field_error
@@ -59,37 +57,6 @@ def word_addresses(rows, words: int, banks: int) -> tuple[np.ndarray, np.ndarray
     return addr % banks, addr // banks
 
 
-@cache
-def _issue_kernel():
-    """The in-order issue count, compiled by numba on first use (see the module doc)."""
-    from numba import njit
-
-    @njit
-    def issue(rows, words, banks, per_cycle):
-        if rows.size == 0:
-            return 0
-        taken = np.full(banks, -1, np.int64)  # cycle in which each bank was last used
-        cycle, in_cycle = 0, 0  # current cycle, vectors issued in it
-        for r in rows:
-            start = (r % banks) * (words % banks) % banks  # bank of word 0, without forming r * words
-            if words > banks:
-                cycle += (in_cycle > 0) + (words + banks - 1) // banks - 1
-                in_cycle = per_cycle  # nothing shares the vector's last cycle
-                continue
-            free = in_cycle < per_cycle
-            for j in range(words):
-                free = free and taken[(start + j) % banks] != cycle
-            if not free:
-                cycle += 1
-                in_cycle = 0
-            for j in range(words):
-                taken[(start + j) % banks] = cycle
-            in_cycle += 1
-        return cycle + 1
-
-    return issue
-
-
 def issue_cycles(rows, words: int, banks: int, vectors_per_cycle: int, conflict_free: bool = False) -> int:
     """Cycles to issue the vectors ``rows`` in order (the module doc states the rules)."""
     words, banks = _positive("words", words), _positive("banks", banks)
@@ -98,4 +65,6 @@ def issue_cycles(rows, words: int, banks: int, vectors_per_cycle: int, conflict_
     if conflict_free:
         n = len(arr)
         return max(-(-n * words // banks), -(-n // per_cycle))
-    return int(_issue_kernel()(arr, words, banks, per_cycle))
+    from sim import gather_kernel
+
+    return int(gather_kernel.issue(arr, words, banks, per_cycle))
