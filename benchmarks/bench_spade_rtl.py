@@ -2,7 +2,8 @@
 ``sim/tech/rtl_spade.yaml``.
 
 Units: ``hw.rgu.RuleGenerationUnit`` (16-bit coordinates, 16-bit rows, 8-bit offsets; stride 1 and 2)
-and ``hw.gather_address.GatherAddressGenerator`` (16-bit rows, 8 words per vector, 8 banks). Each one:
+and ``hw.gather_address.GatherAddressGenerator`` (16-bit rows, 8 words per vector, 8 banks, 2 vectors per
+issue cycle, 16-bit issue counter). Each one:
 
 - on real cells (``hw.implement``): NanGate45 cell area, OpenSTA minimum period (ASIC Fmax), and on
   the ECP5: LUTs, FFs and routed Fmax, by the flow and assumptions of ``benchmarks/bench_mac_ppa.py``;
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
-from amaranth.hdl import Module, Value
+from amaranth.hdl import Module
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 from amaranth.sim import Simulator
@@ -37,7 +38,7 @@ from hw.rgu import RuleGenerationUnit
 
 TECH_YAML = Path(__file__).resolve().parents[1] / "sim" / "tech" / "rtl_spade.yaml"
 RGU = {"coord_bits": 16, "row_bits": 16, "offset_bits": 8}
-GATHER = {"row_bits": 16, "words": 8, "banks": 8}
+GATHER = {"row_bits": 16, "words": 8, "banks": 8, "vectors_per_cycle": 2, "cycle_bits": 16}
 WINDOW, OCCUPANCY, SEED = 64, 0.05, 0
 OFFSETS = ((-1, -1), (0, 0), (1, 1))
 

@@ -205,7 +205,7 @@ def verdict(mutant: Mutant, unit: str, plans=None, simulate=None) -> str:
 # entry here through the unit's stream bench against its golden model and require each one killed.
 
 SPADE_KINDS = ("comparator", "priority", "stride", "offset", "handshake", "valid", "width", "framing", "duplicate",
-               "bank", "address")
+               "bank", "address", "issue")
 _RGU = "hw.rgu:RuleGenerationUnit"
 
 SPADE_CATALOGUE: tuple[Mutant, ...] = (
@@ -242,8 +242,8 @@ SPADE_CATALOGUE += (
            "o.payload.line.eq(addr[self.bank_bits + 1:])"),
     Mutant("address_register_narrowed", "width", _GATHER, "self.addr_bits = row_bits + ceil_log2(words)",
            "self.addr_bits = row_bits + ceil_log2(words) - 1"),
-    Mutant("row_narrowed", "width", _GATHER, "addr.eq(i.payload.row * self.words)",
-           "addr.eq(i.payload.row[:-1] * self.words)"),
+    Mutant("row_narrowed", "width", _GATHER, "first = i.payload.row * self.words",
+           "first = i.payload.row[:-1] * self.words"),
     Mutant("word_counter_narrowed", "width", _GATHER, "left = Signal(ceil_log2(self.words))",
            "left = Signal(max(0, ceil_log2(self.words) - 1))"),
     Mutant("last_word_off_by_one", "framing", _GATHER, "last = left == 0", "last = left == 1"),
@@ -251,4 +251,13 @@ SPADE_CATALOGUE += (
     Mutant("row_taken_mid_vector", "handshake", _GATHER, "i.ready.eq(~busy | (o.ready & last))",
            "i.ready.eq(~busy | o.ready)"),
     Mutant("words_valid_stuck_1", "valid", _GATHER, "o.valid.eq(busy)", "o.valid.eq(1)"),
+    Mutant("bank_conflict_ignored", "issue", _GATHER, "opens = ~started | (banks & used).any() |", "opens = ~started |"),
+    Mutant("vector_cap_ignored", "issue", _GATHER, "| (count == self.vectors_per_cycle)", ""),
+    Mutant("bank_wrap_dropped", "bank", _GATHER, "banks = wide[:self.banks] | wide[self.banks:2 * self.banks]",
+           "banks = wide[:self.banks]"),
+    Mutant("used_banks_not_accumulated", "issue", _GATHER, "used.eq(used | banks)", "used.eq(banks)"),
+    Mutant("own_cycles_rounded_down", "issue", _GATHER, "cycle.eq(cycle + -(-self.words // self.banks))",
+           "cycle.eq(cycle + self.words // self.banks)"),
+    Mutant("issue_counter_narrowed", "width", _GATHER, "cycle = Signal(self.cycle_bits)",
+           "cycle = Signal(self.cycle_bits - 1)"),
 )

@@ -11,6 +11,9 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import Out
 
 from hw import icarus, mutation, pysim, verilator
 from hw.gather_address import GatherAddressGenerator
@@ -18,29 +21,35 @@ from hw.stream_bench import StreamBench, beats, taken_cycles, vectors
 from sim import gather
 from sim.errors import ConfigError
 
-ROW_BITS = 6
-CONFIGS = [(3, 4), (5, 2), (4, 8), (1, 1), (2, 16)]  # (words, banks)
+ROW_BITS, CYCLE_BITS = 6, 4  # a 4-bit issue cycle wraps within the cases
+CONFIGS = [(3, 4, 2), (5, 2, 1), (4, 8, 2), (1, 1, 1), (2, 16, 3), (1, 4, 4)]  # (words, banks, vectors_per_cycle)
 DEPTH = 48
 
 
 @cache
-def bench(words: int, banks: int, cls=GatherAddressGenerator) -> StreamBench:
-    return StreamBench(cls(row_bits=ROW_BITS, words=words, banks=banks), depth=DEPTH)
+def bench(words: int, banks: int, per_cycle: int, cls=GatherAddressGenerator) -> StreamBench:
+    return StreamBench(cls(row_bits=ROW_BITS, words=words, banks=banks, vectors_per_cycle=per_cycle,
+                           cycle_bits=CYCLE_BITS), depth=DEPTH)
 
 
-def run(rows, words, banks, rng, offer=1.0, ready=1.0, simulate=pysim.run, cls=GatherAddressGenerator):
-    """Rows through the generator: (word beats as (bank, line, last), outputs, stream rule broken)."""
-    b = bench(words, banks, cls)
+def run(rows, words, banks, per_cycle, rng, offer=1.0, ready=1.0, simulate=pysim.run, cls=GatherAddressGenerator):
+    """Rows through the generator: (word beats as (bank, line, last, issue), outputs, stream rule broken)."""
+    b = bench(words, banks, per_cycle, cls)
     cycles = int(3 * (len(rows) * words + 8) / min(offer, ready) ** 2)
     outputs = simulate(b, vectors(b, {"rows": [{"row": int(r)} for r in rows]}, rng, cycles, offer, ready))
-    got = [(w["bank"], w["line"], w["last"]) for w in beats(b, outputs, "addresses")]
+    got = [(w["bank"], w["line"], w["last"], w["issue"]) for w in beats(b, outputs, "addresses")]
     return got, outputs, bool(outputs["addresses_broke"].any())
 
 
-def expected(rows, words, banks):
+def expected(rows, words, banks, per_cycle):
+    """Golden words: addresses from ``word_addresses``; vector k issues in the last cycle(s) of the in-order
+    schedule of rows[:k + 1] (``issue_cycles``): the last one, or the last ceil(words / banks) of them."""
     bank, line = gather.word_addresses(np.array(rows, np.int64), words, banks)
     last = np.tile(np.arange(words) == words - 1, len(rows))
-    return list(zip(bank.tolist(), line.tolist(), last.astype(int).tolist()))
+    own = -(-words // banks) if words > banks else 1
+    issue = [(gather.issue_cycles(np.array(rows[:k + 1], np.int64), words, banks, per_cycle) - own) % (1 << CYCLE_BITS)
+             for k in range(len(rows))]
+    return list(zip(bank.tolist(), line.tolist(), last.astype(int).tolist(), np.repeat(issue, words).tolist()))
 
 
 TOP = (1 << ROW_BITS) - 1
@@ -57,13 +66,13 @@ def test_matches_golden_in_pysim(rows, config, pattern, seed):
 
 def test_one_word_per_cycle_and_empty_stream():
     rng = np.random.default_rng(0)
-    for words, banks in CONFIGS:
+    for words, banks, per_cycle in CONFIGS:
         rows = [TOP, 0, 7, TOP]
-        got, outputs, _ = run(rows, words, banks, rng)
+        got, outputs, _ = run(rows, words, banks, per_cycle, rng)
         out = taken_cycles(outputs, "addresses")
         assert len(out) == 4 * words and out[-1] - out[0] == 4 * words - 1  # no bubble between rows
         assert out[0] == taken_cycles(outputs, "rows")[0] + 1  # first word one cycle after its row
-    got, outputs, broke = run([], 3, 4, rng, 0.5, 0.5)
+    got, outputs, broke = run([], 3, 4, 2, rng, 0.5, 0.5)
     assert got == [] and not outputs["rows_taken"].any() and not broke
 
 
@@ -74,7 +83,7 @@ def test_bad_parameters():
         GatherAddressGenerator(words=0)
 
 
-COSIM = [(3, 4), (5, 2)]
+COSIM = [(3, 4, 2), (5, 2, 1)]
 
 
 @pytest.mark.cosim
@@ -87,7 +96,7 @@ def test_matches_golden_in_icarus(rows, config, pattern, seed, tmp_path_factory,
 
 
 @pytest.mark.cosim
-@settings(max_examples=15, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(rows=rows_st, config=st.sampled_from(COSIM), pattern=PATTERNS, seed=st.integers(0, 2 ** 16))
 def test_matches_golden_in_verilator(rows, config, pattern, seed, require_verilator):
     got, _, broke = run(rows, *config, np.random.default_rng(seed), *pattern, simulate=verilator.run)
@@ -96,7 +105,7 @@ def test_matches_golden_in_verilator(rows, config, pattern, seed, require_verila
 
 # ---- mutants ------------------------------------------------------------------------------------
 
-KILL_ROWS = [TOP, 0, 1, 37, TOP - 1, 22, 22, 5, TOP]
+KILL_ROWS = [TOP, 0, 1, 37, TOP - 1, 22, 22, 5, TOP, 2, 3, 12, 13, 14, 40, 41, 9]
 GATHER_MUTANTS = [m for m in mutation.SPADE_CATALOGUE if m.rtl == "hw.gather_address:GatherAddressGenerator"]
 
 
@@ -144,9 +153,11 @@ def test_spade_catalogue_is_well_formed():
 
 def test_rtl_spade_yaml_has_every_unit_and_metric():
     """The synthesis numbers of both units are in the tech library, and their flip-flop counts are the
-    registers of the RTL counted by hand: gather-address (16-bit rows, 8 words) = address 16 + 3, words
-    left 3, busy 1; RGU (16-bit coordinates and rows) = 2 row counters of 16, 2 previous coordinates of
-    2 x 16 + 1, the pair register 16 + 16 + 1 and its valid."""
+    registers of the RTL counted by hand: gather-address (16-bit rows, 8 words, 8 banks, 2 vectors per
+    cycle, 16-bit issue cycle) = address 16 + 3, words left 3, busy 1, issue cycle 16, started 1, vectors
+    in the cycle 2 and the used banks 1 (8 words on 8 banks: every vector takes every bank, so the 8 bits
+    are equal and merged); RGU (16-bit coordinates and rows) = 2 row counters of 16, 2 previous
+    coordinates of 2 x 16 + 1, the pair register 16 + 16 + 1 and its valid."""
     import re
 
     import yaml
@@ -158,6 +169,34 @@ def test_rtl_spade_yaml_has_every_unit_and_metric():
     metrics = ("area_um2", "asic_fmax_mhz", "pj_per_cycle", "fpga_fmax_mhz", "fpga_luts", "fpga_ffs")
     assert set(entries) == {f"rtl_{u}_{k}" for u in ("rgu", "rgu_s2", "gather_addr") for k in metrics}
     assert all(e["cite"] == "rtl_spade" and e["value"] > 0 for e in entries.values())
-    for unit, flops in (("gather_addr", 23), ("rgu", 132), ("rgu_s2", 132)):
+    for unit, flops in (("gather_addr", 43), ("rgu", 132), ("rgu_s2", 132)):
         assert re.search(rf"\({flops} flops\)", entries[f"rtl_{unit}_area_um2"]["note"]), unit
         assert entries[f"rtl_{unit}_fpga_ffs"]["value"] == flops
+
+
+class _RuleBreaker(wiring.Component):
+    """A producer that ignores ``ready``: its payload counts every cycle (``hold_valid``) or its ``valid``
+    blinks with a constant payload."""
+
+    def __init__(self, hold_valid: bool):
+        self.hold_valid = hold_valid
+        super().__init__({"o": Out(stream.Signature(data.StructLayout({"n": 8})))})
+
+    def elaborate(self, platform):
+        m = Module()
+        count = Signal(8)
+        m.d.sync += count.eq(count + 1)
+        if self.hold_valid:
+            m.d.comb += [self.o.valid.eq(1), self.o.payload.n.eq(count)]
+        else:
+            m.d.comb += [self.o.valid.eq(count[0]), self.o.payload.n.eq(5)]
+        return m
+
+
+@pytest.mark.parametrize("hold_valid", [True, False], ids=["payload_changes", "valid_falls"])
+def test_bench_flags_a_stream_rule_break(hold_valid):
+    """The stream-rule monitor of ``hw.stream_bench`` sees each kind of break alone (and none when ready)."""
+    for ready, broke in ((0.5, True), (1.0, False)):
+        b = StreamBench(_RuleBreaker(hold_valid))
+        outputs = pysim.run(b, vectors(b, {}, np.random.default_rng(0), 40, ready=ready))
+        assert bool(outputs["o_broke"].any()) == broke
