@@ -99,7 +99,8 @@ def main() -> None:
             times.append(time.perf_counter() - start)
         ours, (spconv_s, spconv_counts) = float(np.median(times)), theirs[name]
         if rules.pair_count.tolist() != spconv_counts:
-            raise SystemExit(f"{name}: per-offset counts differ: ours {rules.pair_count.tolist()}, spconv {spconv_counts}")
+            raise SystemExit(f"{name}: per-offset counts differ: ours {rules.pair_count.tolist()}, "
+                             f"spconv {spconv_counts}")
         total_ours, total_theirs = total_ours + ours, total_theirs + spconv_s
         print(f"{name:<12} {rules.n_out:>7} {len(rules.pairs):>7} {ours * 1e3:>8.2f} {spconv_s * 1e3:>9.2f} "
               f"{spconv_s / ours:>10.2f}x")

@@ -25,6 +25,7 @@ installed torch 2.13.0 is reused) and re-runs itself there.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -140,18 +141,19 @@ def main() -> None:
 
 
 def venv_python() -> Path:
-    """The venv's interpreter; creates the venv and installs the pinned packages on first use."""
+    """The venv's interpreter; (re)creates the venv and installs the pinned packages unless it already
+    holds spconv 2.3.8."""
     python = VENV / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PACKAGES],
-                       check=True)
+    version = [str(python), "-c", "import importlib.metadata as m; print(m.version('spconv'))"]
+    if python.exists() and subprocess.run(version, capture_output=True, text=True).stdout.strip() == "2.3.8":
+        return python
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *PACKAGES], check=True)
     return python
 
 
 if __name__ == "__main__":
-    try:
-        import spconv  # noqa: F401
-    except ImportError:
-        os.execv(venv_python(), [str(venv_python()), __file__])
+    if importlib.util.find_spec("spconv") is None:  # not in the spconv venv: re-run there
+        python = venv_python()
+        os.execv(python, [str(python), __file__])
     main()

@@ -16,15 +16,21 @@ and the output grid is ``floor((L + 2p - d(k - 1) - 1) / s) + 1`` per axis. Laye
   the others act as SubM;
 - no-dilation strided conv of MinkowskiEngine (``minkowski_rules``): output = inputs quantised to the
   stride;
-- dynamic vector pruning (``dvp_keep``): rows kept by score magnitude, by ratio or threshold.
+- dynamic vector pruning (``dvp_keep``): the rows whose importance score is among the top ratio or
+  reaches a threshold.
 
-Algorithm (the sorted-merge scheme SPADE's rule generation unit is assumed to use): the input sites
-are sorted once in raster order; for one kernel offset the map input -> output is strictly
-increasing in raster order, so each offset's candidate outputs form a sorted stream. The output set
-is the duplicate-free merge of the k*k streams, and each offset's pairs come from one merge-style
-scan of its stream against the sorted output set. Past the one sort, the work is linear in the
-active sites times k*k and independent of the grid size (no dense index grid, no hashing).
-The scans are numba kernels, compiled on first use.
+``Rules.n_in`` / ``Rules.n_out`` give a layer's active-set growth, ``Rules.macs`` its gather-GEMM-
+scatter MACs and ``Rules.dense_pairs`` the pair count of the same layer run densely.
+
+Algorithm (the sorted-merge scheme SPADE's rule generation unit is assumed to use; the numba kernels
+in ``sim.sparse_kernels``, loaded on first use): one radix sort puts the sites in raster order; each
+kernel offset's outputs then form a sorted stream, the output set is their duplicate-free merge and
+each offset's pairs come from one merge scan. Linear in the active sites times k*k, independent of
+the grid size (no dense index grid, no hashing). Checked against spconv 2.3.8 in the tests.
+
+Errors: bad input raises ``WorkloadError`` with one line naming the field, the value and what is
+allowed (coordinates outside the grid, repeated sites, a non-integer dtype, a shape other than
+(n, 2), a kernel beyond the padded grid, out-of-range parameters, NaN scores).
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from sim.errors import WorkloadError, field_error
 MAX_EXTENT = 2**31 - 1  # grid sides and coordinates are int32
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # arrays: no element-wise ==
 class Rules:
     """The rulebook of one sparse conv layer.
 
@@ -96,14 +102,14 @@ def conv_rules(coords, spatial_shape, kernel=3, stride=1, padding=0, dilation=1,
     k, s, d = _pair("kernel", kernel, 1), _pair("stride", stride, 1), _pair("dilation", dilation, 1)
     p = _pair("padding", padding, 0)
     if subm:
-        same = _same_padding(k, d, "kernel")
+        same = _same_padding(k, d, kernel)
         if s != (1, 1):
             raise field_error("stride", stride, "1 for a submanifold conv", WorkloadError)
         if p not in ((0, 0), same):
             raise field_error("padding", padding, f"0 or {same} (the 'same' padding) for a submanifold conv",
                               WorkloadError)
         return _match_rules(sites, shape, sites.pts, sites.order, shape, k, (1, 1), same, d, submanifold=True)
-    out_shape = _out_shape(shape, k, s, p, d)
+    out_shape = _out_shape(shape, k, s, p, d, kernel)
     out, out_pos = _dilate(sites, sites.order, k, s, p, d, out_shape)
     return _rules(sites, shape, out, out_shape, out_pos, np.arange(len(out)))
 
@@ -125,7 +131,7 @@ def sd_conv_rules(coords, spatial_shape, scores, top_percent, kernel=3, dilation
     if not 0 < t <= 100:
         raise field_error("top_percent", top_percent, "a percentage in (0, 100]", WorkloadError)
     k, d = _pair("kernel", kernel, 1), _pair("dilation", dilation, 1)
-    p = _same_padding(k, d, "kernel")
+    p = _same_padding(k, d, kernel)
     selected = _top_rows(values, _share(t / 100, len(pts)))
     chosen = np.zeros(len(pts), bool)
     chosen[selected] = True
@@ -140,9 +146,11 @@ def minkowski_rules(coords, spatial_shape, kernel=3, stride=1, dilation=1) -> Ru
     """Rulebook with MinkowskiEngine's default (no ``expand_coordinates``) output set: the input sites
     quantised to the stride, ``floor(c / s)``, raster order; output grid ``ceil(L / s)``.
 
-    MinkowskiEngine's hypercube kernel is centred on the output for odd sizes and spans offsets
-    ``0 .. k-1`` for even sizes [assumption], i.e. spconv's relation with padding ``d * (k // 2)``
-    (odd) or 0 (even). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
+    MinkowskiEngine's hypercube kernel region is centred on the output for odd sizes and spans
+    offsets ``0 .. k-1`` for even sizes (``kernel_region::set_bounds`` in its ``src/kernel_region.hpp``),
+    i.e. spconv's relation with padding ``d * (k // 2)`` (odd) or 0 (even). Offsets keep spconv's index
+    ``ky * kw + kx`` (MinkowskiEngine enumerates them in another order, so its per-offset counts
+    are these reordered). Use it to match MAC counts to MinkowskiEngine; ``conv_rules`` matches spconv.
     """
     shape = _shape(spatial_shape)
     sites = _sites(coords, shape)
@@ -154,11 +162,12 @@ def minkowski_rules(coords, spatial_shape, kernel=3, stride=1, dilation=1) -> Ru
 
 
 def dvp_keep(scores, ratio=None, threshold=None) -> np.ndarray:
-    """Dynamic vector pruning: the rows (ascending, int32) whose score magnitude survives.
+    """Dynamic vector pruning (SPADE): the rows kept, ascending int32.
 
-    Exactly one rule: ``ratio`` in (0, 1] keeps the ``ceil(ratio * n)`` highest scores (ties: lower
-    row first); ``threshold`` keeps rows whose score is >= it. The score is the caller's importance
-    measure of each row, e.g. the norm of its feature vector.
+    ``scores`` is each row's importance as the caller measures it; SPADE's criterion is assumed to be
+    the magnitude (a norm) of the row's feature vector. Exactly one rule: ``ratio`` in (0, 1] keeps
+    the ``ceil(ratio * n)`` highest scores (ties: lower row first; SPADE's per-layer keep ratio, the
+    default rule); ``threshold`` keeps the rows whose score is >= it.
     """
     values = _scores(scores, None)
     if (ratio is None) == (threshold is None):
@@ -264,18 +273,20 @@ def _pair(field, value, minimum) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def _same_padding(k, d, field) -> tuple[int, int]:
+def _same_padding(k, d, kernel) -> tuple[int, int]:
+    """The 'same' padding of a centred kernel (``kernel``: the value the caller gave, for the message)."""
     if k[0] % 2 == 0 or k[1] % 2 == 0:
-        raise field_error(field, k, "odd sizes (a centred kernel)", WorkloadError)
+        raise field_error("kernel", kernel, "odd sizes (a centred kernel)", WorkloadError)
     return d[0] * (k[0] // 2), d[1] * (k[1] // 2)
 
 
-def _out_shape(shape, k, s, p, d) -> tuple[int, int]:
+def _out_shape(shape, k, s, p, d, kernel) -> tuple[int, int]:
+    """The spconv output grid; ``kernel``: the value the caller gave, for the message."""
     out = []
     for axis, (length, ki, si, pi, di) in enumerate(zip(shape, k, s, p, d)):
         span = di * (ki - 1) + 1
         if span > length + 2 * pi:
-            raise field_error("kernel", k, f"a dilated extent d*(k-1)+1 <= the padded grid ({length + 2 * pi} "
+            raise field_error("kernel", kernel, f"a dilated extent d*(k-1)+1 <= the padded grid ({length + 2 * pi} "
                               f"on axis {'yx'[axis]})", WorkloadError)
         out.append((length + 2 * pi - span) // si + 1)
     return out[0], out[1]

@@ -7,8 +7,9 @@ duplicate-free merge of those streams (``dilate``) and pairs onto a given sorted
 one merge scan per offset (``match``). Everything past the radix sort is linear in the sites times
 the kernel volume and independent of the grid size.
 
-Memory safety: every index is a loop counter bounded by an array's length, a row of ``order`` (a
-permutation of the rows), or a table entry checked non-negative and built below the output grid.
+Memory safety: every index is a loop counter bounded by an array's length, an entry of ``order``
+(rows of ``pts``: a permutation from ``prepare``, or a subset of one), or a position the kernel itself
+wrote below the length of the array it indexes.
 """
 
 from __future__ import annotations

@@ -12,26 +12,26 @@ from sim.sparse import conv_rules, dvp_keep, minkowski_rules, sd_conv_rules
 pytestmark = pytest.mark.numba
 
 
-def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False, outputs=None):
+def brute_force(coords, shape, k, s=1, p=0, d=1, subm=False):
     """{(offset, in_coord, out_coord)} and the output site set, by enumerating every output site o of the
     output grid and every offset (ky, kx): the input is o * s - p + (ky, kx) * d (spconv's relation).
-    SubM: output sites = input sites, p = d * (k // 2). ``outputs``: restrict outputs to this set."""
+    Each parameter is an int or a (y, x) pair. SubM: output sites = input sites, p = d * (k // 2)."""
+    k, s, p, d = ((v, v) if isinstance(v, int) else tuple(v) for v in (k, s, p, d))
     active = {tuple(c) for c in np.asarray(coords).tolist()}
     if subm:
-        s, p, outputs = 1, d * (k // 2), active
-    ho = (shape[0] + 2 * p - d * (k - 1) - 1) // s + 1
-    wo = (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1
+        s, p = (1, 1), (d[0] * (k[0] // 2), d[1] * (k[1] // 2))
+    grid = [(shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1)]
     triples = set()
-    for oy in range(ho):
-        for ox in range(wo):
-            if outputs is not None and (oy, ox) not in outputs:
+    for oy in range(grid[0]):
+        for ox in range(grid[1]):
+            if subm and (oy, ox) not in active:
                 continue
-            for ky in range(k):
-                for kx in range(k):
-                    site = (oy * s - p + ky * d, ox * s - p + kx * d)
+            for ky in range(k[0]):
+                for kx in range(k[1]):
+                    site = (oy * s[0] - p[0] + ky * d[0], ox * s[1] - p[1] + kx * d[1])
                     if site in active:
-                        triples.add((ky * k + kx, site, (oy, ox)))
-    return triples, {t[2] for t in triples} if outputs is None else set(outputs)
+                        triples.add((ky * k[1] + kx, site, (oy, ox)))
+    return triples, {t[2] for t in triples}
 
 
 def as_triples(rules):
@@ -72,12 +72,28 @@ def test_regular_conv_equals_brute_force(sites, k, s, p, d):
     triples, outs = brute_force(coords, shape, k, s, p, d)
     check_structure(rules)
     assert as_triples(rules) == triples
-    assert rules.out_shape == ((shape[0] + 2 * p - d * (k - 1) - 1) // s + 1, (shape[1] + 2 * p - d * (k - 1) - 1) // s + 1)
+    assert rules.out_shape == tuple((side + 2 * p - d * (k - 1) - 1) // s + 1 for side in shape)
     assert set(map(tuple, rules.out_coords.tolist())) == outs and rules.n_out == len(outs)
     assert np.array_equal(rules.out_coords, np.array(sorted(outs), np.int32).reshape(-1, 2))  # raster order
     o, i, j = rules.pairs.T  # the pair relation, read off the arrays directly
     kk = np.stack([o // k, o % k], axis=1)
     assert np.array_equal(rules.in_coords[i], rules.out_coords[j] * s - p + kk * d)
+
+
+def axis_pairs(low, high):
+    return st.tuples(st.integers(low, high), st.integers(low, high))
+
+
+@given(site_sets(), axis_pairs(1, 4), axis_pairs(1, 3), axis_pairs(0, 2), axis_pairs(1, 2))
+def test_per_axis_parameters_equal_brute_force(sites, k, s, p, d):
+    coords, shape = sites
+    assume(all(d[a] * (k[a] - 1) + 1 <= shape[a] + 2 * p[a] for a in (0, 1)))
+    rules = conv_rules(coords, shape, k, s, p, d)
+    triples, outs = brute_force(coords, shape, k, s, p, d)
+    check_structure(rules)
+    assert len(rules.pair_count) == k[0] * k[1] and as_triples(rules) == triples
+    assert rules.out_coords.tolist() == sorted(map(list, outs))
+    assert rules.out_shape == tuple((shape[a] + 2 * p[a] - d[a] * (k[a] - 1) - 1) // s[a] + 1 for a in (0, 1))
 
 
 @given(site_sets(), st.sampled_from([1, 3, 5]), st.integers(1, 2))
@@ -154,7 +170,11 @@ def test_extreme_grid_sizes():
     # Output grid (side - 2) // 2 + 1 = side // 2: the even last row/column index side - 1 maps to side // 2,
     # outside, so only (0,0) (offset 0) and (1,1) (offset 3) remain, both onto output (0,0).
     assert r.out_shape == (side // 2, side // 2) and r.pairs.tolist() == [[0, 1, 0], [3, 4, 0]]
-    assert np.array_equal(conv_rules(corners, (side, side), subm=True).out_coords, corners)
+    r = conv_rules(corners, (side, side), subm=True)
+    # SubM: five centre pairs; (0,0) and (1,1) are diagonal neighbours: output (1,1) takes input (0,0)
+    # through offset (0,0) = 0, output (0,0) takes (1,1) through offset (2,2) = 8.
+    assert np.array_equal(r.out_coords, corners) and r.pair_count.tolist() == [1, 0, 0, 0, 5, 0, 0, 0, 1]
+    assert r.pairs[r.pairs[:, 0] != 4].tolist() == [[0, 1, 4], [8, 4, 1]]
     one = conv_rules(np.array([[0, 0]]), (1, 1), 3, 1, 1)
     assert one.pair_count.tolist() == [0, 0, 0, 0, 1, 0, 0, 0, 0] and one.out_coords.tolist() == [[0, 0]]
 
@@ -171,3 +191,78 @@ def brute_force_sparse(coords, k, s, p, shape):
                 if ny >= 0 and nx >= 0 and ny % s == 0 and nx % s == 0 and ny // s < ho and nx // s < wo:
                     triples.add((ky * k + kx, (y, x), (ny // s, nx // s)))
     return triples, {t[2] for t in triples}
+
+
+def pairs_onto(coords, outputs, k, s, p, d):
+    """{(offset, in_coord, out_coord)} onto the given output sites: for every output o and offset
+    (ky, kx), the input site o * s - p + (ky, kx) * d when it is active."""
+    active = {tuple(c) for c in np.asarray(coords).tolist()}
+    return {(ky * k + kx, (oy * s - p + ky * d, ox * s - p + kx * d), (oy, ox))
+            for oy, ox in outputs for ky in range(k) for kx in range(k)
+            if (oy * s - p + ky * d, ox * s - p + kx * d) in active}
+
+
+@given(site_sets(), st.data(), st.sampled_from([1, 3, 5]), st.integers(1, 2))
+def test_sd_conv_equals_brute_force(sites, data, k, d):
+    coords, shape = sites
+    n = len(coords)
+    scores = np.array(data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n)), np.float64)  # ties likely
+    t = data.draw(st.sampled_from([0.5, 2, 7, 33.3, 50, 100]))
+    rules = sd_conv_rules(coords, shape, scores, t, k, d)
+    check_structure(rules)
+    # top ceil(t % of n) rows by score, lower row first among equal scores
+    count = -(-round(t * 10) * n // 1000)
+    selected = sorted(sorted(range(n), key=lambda i: (-scores[i], i))[:count])
+    assert rules.selected.tolist() == selected and rules.selected.dtype == np.int32
+    half = d * (k // 2)
+    grown = {(y + half - ky * d, x + half - kx * d) for y, x in coords[selected].tolist()
+             for ky in range(k) for kx in range(k)}
+    inside = {(y, x) for y, x in grown if 0 <= y < shape[0] and 0 <= x < shape[1]}
+    outputs = {tuple(c) for c in coords.tolist()} | inside
+    assert rules.out_coords.tolist() == sorted(map(list, outputs)) and rules.out_shape == shape
+    assert as_triples(rules) == pairs_onto(coords, outputs, k, 1, half, d)
+
+
+@given(site_sets(), st.sampled_from([1, 3, 5]))
+def test_sd_conv_at_100_percent_is_the_regular_same_conv(sites, k):
+    coords, shape = sites
+    full = sd_conv_rules(coords, shape, np.ones(len(coords)), 100, k)
+    regular = conv_rules(coords, shape, k, 1, k // 2)
+    assert np.array_equal(full.out_coords, regular.out_coords) and np.array_equal(full.pairs, regular.pairs)
+    assert full.selected.tolist() == list(range(len(coords)))
+
+
+@given(site_sets(), st.integers(1, 4), st.integers(1, 3), st.integers(1, 2))
+def test_minkowski_quantises_without_dilation(sites, k, s, d):
+    coords, shape = sites
+    rules = minkowski_rules(coords, shape, k, s, d)
+    check_structure(rules)
+    quantised = sorted({(y // s, x // s) for y, x in coords.tolist()})
+    assert rules.out_coords.tolist() == [list(q) for q in quantised]
+    assert rules.out_shape == (-(-shape[0] // s), -(-shape[1] // s))
+    # MinkowskiEngine's hypercube region: centred on the output for odd k, offsets 0..k-1 for even k
+    region = (k // 2) * d if k % 2 else 0
+    assert as_triples(rules) == pairs_onto(coords, quantised, k, s, region, d)
+    if s == 1 and k % 2:  # stride 1, odd kernel: the same pairs as the submanifold conv
+        assert as_triples(rules) == as_triples(conv_rules(coords, shape, k, dilation=d, subm=True))
+
+
+@given(st.lists(st.integers(-5, 5), max_size=40), st.sampled_from([0.01, 0.07, 0.25, 0.5, 0.9, 1.0]))
+def test_dvp_keep_by_ratio(scores, ratio):
+    values = np.array(scores, np.float32)
+    kept = dvp_keep(values, ratio=ratio)
+    n = len(scores)
+    assert kept.dtype == np.int32 and list(kept) == sorted(set(kept.tolist()))
+    assert len(kept) == -(-round(ratio * 100) * n // 100)  # ceil(ratio * n) in exact arithmetic
+    dropped = sorted(set(range(n)) - set(kept.tolist()))
+    if len(kept) and dropped:
+        worst_kept = min(scores[i] for i in kept)
+        assert worst_kept >= max(scores[i] for i in dropped)
+        # ties at the cut: the lower rows are kept
+        assert all(i > max(j for j in kept if scores[j] == worst_kept) for i in dropped if scores[i] == worst_kept)
+
+
+@given(st.lists(st.floats(-1e3, 1e3, allow_nan=False), max_size=40), st.floats(-1e3, 1e3, allow_nan=False))
+def test_dvp_keep_by_threshold(scores, threshold):
+    kept = dvp_keep(np.array(scores), threshold=threshold)
+    assert kept.tolist() == [i for i, v in enumerate(scores) if v >= threshold]

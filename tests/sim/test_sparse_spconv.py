@@ -50,7 +50,8 @@ def test_rules_equal_spconv(name, layer):
     theirs, their_out = data[f"{layer}/pairs"], data[f"{layer}/out_coords"]
     assert np.array_equal(ours.pair_count, data[f"{layer}/count"])
     assert len(ours.out_coords) == len(their_out)
-    assert np.array_equal(np.sort(site_keys(ours.out_coords, ours.out_shape)), np.sort(site_keys(their_out, ours.out_shape)))
+    assert np.array_equal(np.sort(site_keys(ours.out_coords, ours.out_shape)),
+                          np.sort(site_keys(their_out, ours.out_shape)))
     assert np.array_equal(pair_keys(ours.pairs, coords, shape, ours.out_coords, ours.out_shape),
                           pair_keys(theirs, coords, shape, their_out, ours.out_shape))
     if subm:
