@@ -14,7 +14,7 @@ Keys (defaults in brackets):
   builds one frame from a synthetic LiDAR scene (``workloads.pillars``; not with ``batch`` or
   ``layers``): ``variant`` [dense] one of dense, spconv, subm, spconv-p, sd-conv; ``seed`` [0] of
   the scene; ``t`` [2] sd-conv's top-t % of pillars dilated, in (0, 100]; ``keep`` [0.5] spconv-p's
-  DVP keep ratio, in (0, 1]; ``importance`` [points] the pillar importance proxy (points or pfn);
+  DVP keep ratio, in (0, 1]; ``importance`` [pfn] the pillar importance proxy (pfn or points);
   ``max_points``, ``max_pillars`` [the grid's] voxelization limits.
 
 Bounds and meanings of the parameters, as data: ``parameters(model)``.

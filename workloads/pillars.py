@@ -21,7 +21,7 @@ the network's grid and emits one op per layer:
   ========== =================== ================================ ===================================
   spconv     regular (dilating)  regular, pad 1                   sparse inverse conv
   subm       SubM                regular, pad 1                   sparse inverse conv
-  spconv-p   regular, then DVP   regular, pad 1, then DVP         sparse inverse conv
+  spconv-p   regular, then DVP   regular, pad 1                   sparse inverse conv
   sd-conv    SD-Conv (top t %)   2x2 stride-2 sparse conv         sparse inverse conv
   ========== =================== ================================ ===================================
 
@@ -42,21 +42,26 @@ Assumptions (parameters, with their defaults):
   densifies the stage-4 output. [assumption for the SD-Conv variant: the paper says only that
   PillarNet's convs are "replaced the same way"]
 - ``importance``: there is no trained network, so DVP and SD-Conv score pillars by a proxy of the
-  feature magnitude. ``points`` (default): a pillar's point count; ``pfn``: the L2 norm of a
-  seeded random-weight PFN (10 -> filters linear layer, ReLU, max over the points) applied to the
-  pillar's real points. Scores then flow through every layer's rulebook as a non-negative feature
-  magnitude would: an output's score is the sum of its inputs' scores over its pairs divided by the
-  kernel's k*k offsets (a positive averaging filter); a concatenation adds its inputs' scores.
-  [assumption; SPADE's and SD-Conv's criteria are open]
+  pillar feature vector's magnitude. ``pfn`` (default): the L2 norm of the output of a random-weight
+  PFN seeded by ``seed`` (10 PillarVFE features -> the first PFN layer's filters, ReLU, max over the
+  pillar's real points); ``points``: the pillar's point count. Scores then flow through every
+  layer's rulebook as a non-negative feature magnitude would: an output's score is the sum of its
+  inputs' scores over its pairs divided by the kernel's k*k offsets (a positive averaging filter); a
+  concatenation adds its inputs' scores. [assumption; SPADE's and SD-Conv's criteria are open]
 - ``keep`` (spconv-p): the DVP keep ratio after every stride-1 dilating conv (its output keeps the
-  ceil(keep * n_out) highest-score rows), 0.8 by default: on the default KITTI scenes this holds the
-  active set of blocks 2-3 near the SubM variant's. A strided conv is not pruned (its output is
-  already smaller than its input). [open: SPADE's per-layer ratios]
+  ceil(keep * n_out) highest-score rows), 0.8 by default, a choice without a published value: a
+  3x3 conv's output is 1.1-1.7x its input on the default KITTI scene, and with 0.8 a block's active
+  set grows at most ~1.7x over the block (spconv: up to 2.6x). A strided conv is not pruned
+  (its output is already smaller than its input). [open: SPADE's per-layer ratios]
 - ``t`` (sd-conv): top-t % of the input pillars by score dilate, 2 by default (the SD-Conv paper's
   chosen point). [paper: Appx Table 1]
 
-The published dense count of PointPillars on KITTI (SD-Conv paper Appx Table 1: 46.43 GFLOPs) is
-reconciled in ``tests/workloads/test_pillars.py`` from ``flop_breakdown``: see its docstring.
+Dense count of PointPillars on KITTI against the published 46.43 GFLOPs (SD-Conv paper Appx Table 1;
+checked part by part in tests/workloads/test_pillars.py): backbone convs 29.62 G MACs, deconvs 3.07 G,
+head 1.48 G, PFN 0.18 G (8.7k pillars x 32 slots x 10 x 64 on the default scene): 34.35 G MACs, or
+68.7 GFLOPs at 2 FLOPs per MAC. No sum of these parts, in MACs or in FLOPs, comes within 10 % of
+46.43 (it is 1.35x our MAC total, 0.68x our FLOPs), so the published figure counts something the
+network's description does not fix (its counting tool or head); compare variants by ratios.
 """
 
 from __future__ import annotations
@@ -72,7 +77,7 @@ from workloads import checks, lidar
 from workloads.zoo import family, lookup
 
 VARIANTS = ("dense", "spconv", "subm", "spconv-p", "sd-conv")
-IMPORTANCE = ("points", "pfn")
+IMPORTANCE = ("pfn", "points")
 HEADS = ("dense", "sparse")
 ARCHS = ("pointpillars", "pointpillars-multihead", "centerpoint", "pillarnet")
 DEFAULT_FORMATS = {"W": "int8", "A": "int8", "O": "int8"}
@@ -82,7 +87,7 @@ PARAMETERS = {
     "t": checks.Param("float", None, None, "sd-conv: top-t % of pillars dilated, in (0, 100] (default 2)"),
     "keep": checks.Param("float", None, None, "spconv-p: DVP keep ratio after each stride-1 dilating conv, in (0, 1] (default 0.8)"),
     "head": checks.Param("str", None, None, "detection head in sparse variants: dense (default) or sparse (SubM on the active set)"),
-    "importance": checks.Param("str", None, None, "pillar importance proxy for DVP and SD-Conv: points or pfn"),
+    "importance": checks.Param("str", None, None, "pillar importance proxy for DVP and SD-Conv: pfn (default) or points"),
     "max_points": checks.Param("int", 1, 1024, "points kept per pillar (default: the grid's)"),
     "max_pillars": checks.Param("int", 1, 2**21, "pillars kept per scan (default: the grid's)"),
 }
@@ -306,9 +311,10 @@ def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: fl
     return kind, dims, payload, out
 
 
-def trace(spec: Mapping) -> Trace:
-    """The trace of one frame of a pillar detector on a synthetic scene (keys: ``KEYS``; see
-    ``workloads`` for their meaning)."""
+def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
+    """The trace of one frame of a pillar detector (keys: ``KEYS``; see ``workloads`` for their
+    meaning) on the synthetic scene of ``seed``, or on ``points`` (an (N, >= 4) x, y, z, r cloud,
+    e.g. from ``lidar.load_kitti_bin``; ``seed`` then only picks the pillars kept over the cap)."""
     checks.keys(spec, KEYS, "pillar detectors with a scene")
     model = spec["model"]
     net = _net(model)
@@ -320,10 +326,12 @@ def trace(spec: Mapping) -> Trace:
     grid = lidar.with_limits(lidar.grid_of(net["grid"]),
                              *(None if spec.get(k) is None else PARAMETERS[k].check(k, spec[k]) for k in ("max_points", "max_pillars")))
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", spec.get("formats"), tuple(DEFAULT_FORMATS))}
-    pillars = lidar.pillarize(lidar.scene(seed).points, grid, seed)
+    cloud = lidar.scene(seed).points if points is None else points
+    pillars = lidar.pillarize(cloud, grid, seed)
     meta = {"model": model, "phase": "conv", "batch": 1, "variant": variant, "seed": seed, "formats": fmts,
             "source": net["source"], "grid": grid.name, "pillars": len(pillars.coords),
-            "points": int(pillars.counts.sum()), "occupancy": pillars.occupancy, "importance": importance, "head": head,
+            "scene": "synthetic" if points is None else "given", "points": int(pillars.counts.sum()),
+            "occupancy": pillars.occupancy, "importance": importance, "head": head,
             "work": {"unit": "frame", "count": 1}}
     meta.update({"t": t} if variant == "sd-conv" else {"keep": keep} if variant == "spconv-p" else {})
     b = TraceBuilder(meta=meta)
@@ -349,7 +357,7 @@ def _pfn(b: TraceBuilder, net: dict, pillars: lidar.Pillars, variant: str, fmts:
     padded = variant == "dense" and net["pfn_padded"]
     rows = len(pillars.coords) * pillars.grid.max_points if padded else int(pillars.counts.sum())
     for i, (k, n) in enumerate(net["pfn"]):
-        b.add("gemm", f"pfn.{i}", dict(M=max(rows, 1), K=k, N=n), layer=0, phase="conv", formats=fmts)
+        b.add("gemm", f"pfn.{i}", dict(M=rows, K=k, N=n), layer=0, phase="conv", formats=fmts)
 
 
 def _choice(spec: Mapping, key: str, allowed: tuple[str, ...]) -> str:

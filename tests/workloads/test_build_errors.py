@@ -56,7 +56,7 @@ def test_bad_spec(spec, field):
 
 
 def test_messages_list_what_is_allowed():
-    with pytest.raises(WorkloadError, match=r"^workload.model: got 'gpt-9'; allowed: llama-2-7b, .*, pointpillars-kitti$"):
+    with pytest.raises(WorkloadError, match=r"^workload.model: got 'gpt-9'; allowed: llama-2-7b, .*, pointpillars-kitti, .*, pillarnet$"):
         build({"model": "gpt-9"})
     with pytest.raises(WorkloadError, match=r"^workload.batch: got 0; allowed: an integer from 1 to 4096$"):
         build({**DECODE, "batch": 0})

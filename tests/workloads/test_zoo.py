@@ -36,4 +36,5 @@ def test_every_llm_entry_is_consistent():
 def test_models_lists_names_by_family():
     assert models() == {"llm": ["llama-2-7b", "llama-2-13b", "llama-2-70b", "llama-3-8b", "llama-3-70b",
                                 "llama-3.1-405b", "opt-6.7b", "opt-66b"],
-                        "cnn": ["resnet-50", "pointpillars-kitti"]}
+                        "cnn": ["resnet-50", "pointpillars-kitti", "pointpillars-nuscenes", "centerpoint-pillar",
+                                "pillarnet"]}
