@@ -97,7 +97,6 @@ SUMMED = ("dense_macs", "ideal_dense_cycles", "ideal_dense_energy_pj", "array_cy
           "gsu_conflict_cycles", "dvp_cycles", "plus_cycles", "pairs", "active_in", "active_out")
 SERIES = ("dense_macs", "ideal_dense_cycles", "ideal_dense_energy_pj", "rgu_cycles", "gsu_conflict_cycles", "pairs",
           "active_in", "active_out", "density_in", "density_out")
-ENERGY = ("mac", "sram", "dram", "rgu", "gsu", "dvp", "plus", "leakage")
 
 
 @dataclass
@@ -219,7 +218,7 @@ class SpadeAccelerator:
     def _sparse(self, batches: tuple[OpBatch, ...]) -> dict[str, np.ndarray]:
         layers = [layer for b in batches for layer in sparse_layers(b, self.name)]
         formats = {o: np.concatenate([b.formats[o] for b in batches]) for o in ("W", "A", "O")}
-        dims = {d: np.concatenate([b.dims[d] for b in batches]) for d in ("H", "W", "R", "S", "stride", "pad")}
+        dims = {d: np.concatenate([b.dims[d] for b in batches]) for d in ("H", "W")}
         if not self.config.plus.enabled:
             sd = next((la for la in layers if la.selected is not None), None)
             if sd is not None:
@@ -235,8 +234,7 @@ class SpadeAccelerator:
         else:
             out = self._costs(layers, reuse, formats, [getattr(flows, t) for t in types])
         h_out, w_out = self._out_grid(batches)
-        n_in = out["active_in"]
-        out["density_in"] = n_in / (dims["H"] * dims["W"])
+        out["density_in"] = out["active_in"] / (dims["H"] * dims["W"])
         out["density_out"] = out["active_out"] / (h_out * w_out)
         return {**out, **self._ideal(batches)}
 
