@@ -8,7 +8,12 @@ numba kernels are serial). Prints median times, the per-offset counts of both (t
 the ratio spconv / ours. numba's compile time is measured apart, in a fresh cache directory, and
 excluded from the timings.
 
-Run: ``python benchmarks/bench_rules.py [--pillars 12000] [--repeats 30]``.
+Scenes (``--scene``): ``uniform`` (default), ``--pillars`` sites drawn uniformly on the KITTI grid,
+the realistic count (the original PointPillars' P = 12000) spread as evenly as possible, which
+makes every dilating layer grow the most; ``lidar``, the pillars of the synthetic 64-beam scan
+``workloads.lidar.scene(--seed)`` (about 8.7k pillars for seed 0, clustered along surfaces).
+
+Run: ``python benchmarks/bench_rules.py [--scene uniform|lidar] [--pillars 12000] [--repeats 30]``.
 """
 
 from __future__ import annotations
@@ -56,8 +61,13 @@ print(json.dumps(result))
 """
 
 
-def scene_coords(pillars: int, seed: int = 0) -> np.ndarray:
-    """The benchmark scene: ``pillars`` distinct sites drawn uniformly on the KITTI grid (int32 (y, x))."""
+def scene_coords(pillars: int, seed: int = 0, scene: str = "uniform") -> np.ndarray:
+    """The benchmark scene (int32 (y, x)): ``pillars`` distinct sites drawn uniformly on the KITTI grid,
+    or the pillars of synthetic LiDAR scan ``seed``."""
+    if scene == "lidar":
+        from workloads import lidar
+
+        return lidar.pillarize(lidar.scene(seed).points, lidar.KITTI, seed).coords
     rng = np.random.default_rng(seed)
     cells = rng.choice(KITTI[0] * KITTI[1], pillars, replace=False)
     return np.stack([cells // KITTI[1], cells % KITTI[1]], axis=1).astype(np.int32)
@@ -78,17 +88,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pillars", type=int, default=12000)
     parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--scene", choices=("uniform", "lidar"), default="uniform")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     os.environ["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="bench-rules-numba-")  # a real compile, not a cache load
     from sim.sparse import conv_rules
 
-    coords = scene_coords(args.pillars)
+    coords = scene_coords(args.pillars, args.seed, args.scene)
     start = time.perf_counter()
     for k, s, p, subm in LAYERS.values():
         conv_rules(coords, KITTI, k, s, p, subm=subm)
     print(f"numba compile (first call of every kind, fresh cache): {time.perf_counter() - start:.2f} s")
     theirs = spconv_times(coords, args.repeats)
-    print(f"{args.pillars} pillars on {KITTI[0]}x{KITTI[1]}; median of {args.repeats} runs; single thread")
+    print(f"{args.scene} scene: {len(coords)} pillars on {KITTI[0]}x{KITTI[1]}; median of {args.repeats} runs; single thread")
     print(f"{'layer':<12} {'n_out':>7} {'pairs':>7} {'ours ms':>8} {'spconv ms':>9} {'spconv/ours':>11}")
     total_ours = total_theirs = 0.0
     for name, (k, s, p, subm) in LAYERS.items():
