@@ -141,25 +141,30 @@ arrays = sweep("spade-array", {"model": "pointpillars-kitti", "variant": "subm"}
 arrays = arrays[arrays["p.array.rows"] == arrays["p.array.cols"]]
 out.table(arrays[["p.array.rows", "p.array.cols", "latency_ms", "energy_mj", "area_mm2", "utilization", "speed_up",
                   "energy_saving"]], "sweep_array")
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(arrays["p.array.rows"], arrays["speed_up"], "o-", label="speed-up")
-ax.plot(arrays["p.array.rows"], arrays["energy_saving"], "s-", label="energy saving")
-ax.axhspan(1.3, 10.9, color="C0", alpha=0.1, label="SPADE speed-up band")
-ax.set(xscale="log", xlabel="array rows = cols", ylabel="x vs ideal dense", title="SubM on square arrays")
-ax.legend()
-out.figure(fig, "sweep_array")
-plt.show()
+
+
+def plot_lines(table, x, series, stem, band=None, **axes):
+    """One line per (column, style, label) of ``series`` against column ``x``; ``band``: a shaded (low, high, label)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for column, style, label in series:
+        ax.plot(table[x], table[column], style, label=label)
+    if band:
+        ax.axhspan(band[0], band[1], color="C0", alpha=0.1, label=band[2])
+    ax.set(**axes)
+    ax.legend()
+    out.figure(fig, stem)
+    plt.show()
+
+
+ratios = [("speed_up", "o-", "speed-up"), ("energy_saving", "s-", "energy saving")]
+plot_lines(arrays, "p.array.rows", ratios, "sweep_array", band=(1.3, 10.9, "SPADE speed-up band"), xscale="log",
+           xlabel="array rows = cols", ylabel="x vs ideal dense", title="SubM on square arrays")
 
 # %%
 pruning = sweep("spade-dvp", {"model": "pointpillars-kitti", "variant": "spconv-p"}, {"workload.keep": keeps})
 out.table(pruning[["p.workload.keep", "macs", "latency_ms", "energy_mj", "speed_up", "energy_saving"]], "sweep_dvp")
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(pruning["p.workload.keep"], pruning["speed_up"], "o-", label="speed-up")
-ax.plot(pruning["p.workload.keep"], pruning["energy_saving"], "s-", label="energy saving")
-ax.set(xlabel="DVP keep ratio", ylabel="x vs ideal dense", title="SpConv-P: dynamic vector pruning")
-ax.legend()
-out.figure(fig, "sweep_dvp")
-plt.show()
+plot_lines(pruning, "p.workload.keep", ratios, "sweep_dvp", xlabel="DVP keep ratio", ylabel="x vs ideal dense",
+           title="SpConv-P: dynamic vector pruning")
 
 # %%
 dilation = sweep("spade-sdconv", {"model": "pointpillars-kitti", "variant": "sd-conv"}, {"workload.t": tops})
@@ -167,12 +172,8 @@ dense_macs = run(traces["dense"], model).totals["macs"]
 dilation["flop_cut"] = dense_macs / dilation["macs"]
 dilation["published_cut"] = [published_gflops["dense"] / published_gflops[int(t)] for t in dilation["p.workload.t"]]
 out.table(dilation[["p.workload.t", "macs", "flop_cut", "published_cut", "speed_up", "energy_saving"]], "sweep_sdconv")
-fig, ax = plt.subplots(figsize=(6, 4))
-ax.plot(dilation["p.workload.t"], dilation["flop_cut"], "o-", label="ours: dense / SD-Conv MACs")
-ax.plot(dilation["p.workload.t"], dilation["published_cut"], "s--", label="SD-Conv Appx Table 1")
-ax.plot(dilation["p.workload.t"], dilation["speed_up"], "^-", label="ours: speed-up vs ideal dense")
-ax.set(xlabel="top-t % of pillars dilated", ylabel="x", title="SD-Conv on SPADE+")
-ax.legend()
-out.figure(fig, "sweep_sdconv")
-plt.show()
+plot_lines(dilation, "p.workload.t", [("flop_cut", "o-", "ours: dense / SD-Conv MACs"),
+                                      ("published_cut", "s--", "SD-Conv Appx Table 1"),
+                                      ("speed_up", "^-", "ours: speed-up vs ideal dense")],
+           "sweep_sdconv", xlabel="top-t % of pillars dilated", ylabel="x", title="SD-Conv on SPADE+")
 out.report()
