@@ -13,7 +13,8 @@ scene (``workloads.lidar``, seed 0 unless ``--seeds``), run on a SPADE preset (`
 ``--config``). Computation saved is 1 - sparse MACs / dense MACs over the layers the variant makes
 sparse (the PFN and the layers that stay dense, a dense head or PillarNet's dense neck, cost the
 same in both). Speed-up and
-energy saving are the model's ideal-dense columns over its sparse totals for the whole frame. The
+energy saving are the model's ideal-dense columns over its sparse totals for the whole frame (the
+ideal dense array runs the variant's own layers densely: for SD-Conv its 2x2 stride-2 convs). The
 SD-Conv cut is dense network MACs over SD-Conv (t = 2) network MACs, head kept dense as the paper's
 backbone replacement does. Each line prints the band and the ratio of ours to the nearest end of
 it (1.00 inside the band).

@@ -335,3 +335,20 @@ def test_an_empty_active_set_costs_no_compute():
     ops = run(trace(("sparse_conv2d", SUBM_DIMS, empty)), spade()).ops.iloc[0]
     assert ops["macs"] == ops["pairs"] == ops["rgu_cycles"] == ops["gsu_cycles"] == ops["cycles"] == 0
     assert ops["bytes_dram_read"] == 9 * 4 * 4  # the weights are still fetched
+
+
+def test_output_tiles_do_not_multiply_os_weight_reads():
+    # A row of 40 pillars, SubM 3x3: offsets 3, 4, 5 hold 39, 40, 39 pairs. OS on 4 rows loads W_δ once
+    # per 4 pairs: 10 loads per offset, whether the layer runs as 1 tile or as 10 tiles of 4 pairs
+    # (a 16 KiB output SRAM: 40 x 512 x 4 B of partial sums over 8 KiB). Tiling moves no SRAM read.
+    from sim.sparse import conv_rules
+
+    coords = np.array([[0, x] for x in range(40)], np.int32)
+    r = conv_rules(coords, (4, 40), 3, 1, 1, subm=True)
+    payload = {"coords": coords, "out_coords": r.out_coords, "pair_count": r.pair_count, "pairs": r.pairs}
+    dims = dict(C=4, H=4, W=40, K=512, R=3, S=3, stride=1, pad=1)
+    ops = [run(trace(("sparse_conv2d", dims, payload)),
+               spade(sram={"output_kb": kb}, array={"order": "tiled", "dataflow": {"subm": "os"}})).ops.iloc[0]
+           for kb in (16, 4096)]
+    assert [op["tiles"] for op in ops] == [10, 1]
+    assert ops[0]["bytes_sram_read"] == ops[1]["bytes_sram_read"]

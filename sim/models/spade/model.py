@@ -340,8 +340,8 @@ class SpadeAccelerator:
                 cols["gsu_conflict_cycles"][i] += sum(timed) - sum(free)
                 array = offs.cycles[first[i] + j]
                 offset_time[i] += max(array, *timed) if g.overlap else array + sum(timed)
-                n_d = int(la.pair_count[d])
-                loads = {"ws": 1, "os": -(-n_d // R), "is": -(-n_d // C)}[df]  # per stationary weight load
+                rows = -(-int(la.pair_count[d]) // p.tiles)  # pairs of each tile's GEMM
+                loads = {"ws": 1, "os": -(-rows // R), "is": -(-rows // C)}[df]  # stationary loads per tile
                 traffic["weight_read"][i] += p.tiles * loads * la.cin * la.cout * b["W"] / 8
             sel = slice(first[i], first[i] + len(nonempty))
             cols["array_cycles"][i] = offs.cycles[sel].sum()

@@ -1,5 +1,7 @@
 """Dynamic vector pruning (DVP) unit: cost of scoring every output vector of a layer and selecting
-those kept (which rows are kept comes from the trace's ``dvp_kept`` payload)."""
+those kept (which rows are kept comes from the trace's ``dvp_kept`` payload). The unit scores the
+vectors as they drain from the output SRAM (a read the layer already counts), so it adds no SRAM
+traffic of its own [assumption]."""
 
 from __future__ import annotations
 
