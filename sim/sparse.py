@@ -184,8 +184,9 @@ def dvp_keep(scores, ratio=None, threshold=None) -> np.ndarray:
 
 
 def _share(fraction: float, n: int) -> int:
-    """``ceil(fraction * n)``, rounded first to 9 digits so that e.g. 7 % of 100 rows is 7, not 8."""
-    return math.ceil(round(fraction * n, 9))
+    """``ceil(fraction * n)``, rounded first to 9 digits so that e.g. 7 % of 100 rows is 7, not 8; at
+    least one row of a non-empty set (the fraction is > 0)."""
+    return max(math.ceil(round(fraction * n, 9)), min(n, 1))
 
 
 def _top_rows(values: np.ndarray, count: int) -> np.ndarray:

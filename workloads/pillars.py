@@ -328,6 +328,9 @@ def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
     fmts = {**DEFAULT_FORMATS, **checks.formats("workload.formats", spec.get("formats"), tuple(DEFAULT_FORMATS))}
     cloud = lidar.scene(seed).points if points is None else points
     pillars = lidar.pillarize(cloud, grid, seed)
+    if not len(pillars.coords):
+        raise field_error("points", f"{len(cloud)} points, none inside the grid", f"a scan with points in x {grid.x}, "
+                          f"y {grid.y}, z {grid.z} m (the {grid.name} grid)", WorkloadError)
     meta = {"model": model, "phase": "conv", "batch": 1, "variant": variant, "seed": seed, "formats": fmts,
             "source": net["source"], "grid": grid.name, "pillars": len(pillars.coords),
             "scene": "synthetic" if points is None else "given", "points": int(pillars.counts.sum()),

@@ -266,3 +266,12 @@ def test_dvp_keep_by_ratio(scores, ratio):
 def test_dvp_keep_by_threshold(scores, threshold):
     kept = dvp_keep(np.array(scores), threshold=threshold)
     assert kept.tolist() == [i for i, v in enumerate(scores) if v >= threshold]
+
+
+def test_a_tiny_share_still_selects_one_row():
+    """ceil(t / 100 * n) and ceil(ratio * n) are at least 1 for a non-empty set, however small t is."""
+    coords = np.array([[0, 0], [5, 5], [9, 9]], np.int32)
+    rules = sd_conv_rules(coords, (10, 10), np.array([1.0, 3.0, 2.0]), 1e-9)
+    assert rules.selected.tolist() == [1]
+    assert dvp_keep(np.array([1.0, 3.0, 2.0]), ratio=1e-12).tolist() == [1]
+    assert dvp_keep(np.array([]), ratio=1e-12).tolist() == []

@@ -252,3 +252,10 @@ def test_t_error_names_the_range():
         build({"model": KITTI, "variant": "sd-conv", "t": 0})
     assert {"variant", "seed", "t", "keep", "importance", "head"} <= set(parameters(KITTI))
     assert "variant" not in parameters("resnet-50")
+
+
+def test_a_scan_with_no_point_in_the_grid_is_one_clear_error():
+    behind = np.array([[-5.0, 0.0, -1.0, 0.5], [-6.0, 1.0, -1.0, 0.2]], np.float32)  # KITTI keeps x >= 0 only
+    with pytest.raises(WorkloadError, match=r"^points: got '2 points, none inside the grid'; allowed: a scan with "
+                                            r"points in x \(0.0, 69.12\)"):
+        pillars.trace({"model": "pointpillars-kitti", "variant": "subm"}, points=behind)
