@@ -279,4 +279,4 @@ def run(trace: Trace, model) -> Result:
         columns.setdefault(col, np.full(len(end), np.nan))
     return Result({**identity, **timing, **columns}, model.area(), model.basis, model.clock_hz,
                   model.peak_macs_per_cycle, tuple(model.memory_levels), dict(model.formulas), dict(trace.meta),
-                  summed, series)
+                  summed, series, tuple(dict(getattr(model, "ratio_columns", {})).items()))

@@ -5,7 +5,8 @@ cost columns (``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``,
 ``bytes_<level>_{read,write}`` for each memory level the model declares, ``energy_<component>_pj``
 and their sum ``energy_pj``), ``utilization`` (when the model has a peak), ``bound`` (compute or
 memory) and whatever the family adds; columns an op kind does not produce are NaN for it. The
-family's ``summed_columns`` are summed into the totals (NaN counting as 0).
+family's ``summed_columns`` are summed into the totals (NaN counting as 0), and its
+``ratio_columns`` divide two totals.
 
 Totals add, beside the sums, per-work-unit metrics. The work of a trace is ``meta["work"]``
 (``{"unit": "token", "count": 8}`` for a decode step of batch 8; frames or samples for CNNs;
@@ -72,6 +73,7 @@ class Result:
     meta: dict = field(default_factory=dict)
     summed_columns: tuple[str, ...] = ()
     op_series: tuple[str, ...] = ()
+    ratio_columns: tuple[tuple[str, tuple[str, str]], ...] = ()
 
     @cached_property
     def ops(self) -> pd.DataFrame:
@@ -110,6 +112,8 @@ class Result:
         block = np.array([c[k] for k in names], dtype=float)  # one sum for ~20 columns of few ops
         block[np.isnan(block)] = 0.0  # as np.nansum, without its per-call overhead
         t: dict[str, float | str] = dict(zip(names, block.sum(axis=1).tolist()))
+        for name, (numerator, denominator) in self.ratio_columns:
+            t[name] = t[numerator] / t[denominator] if t[denominator] else np.nan
         peak = self.peak_macs_per_cycle
         t["peak_macs_per_cycle"] = float(peak) if peak is not None else np.nan
         t["utilization"] = t["macs"] / (t["cycles"] * peak) if peak is not None and t["cycles"] else np.nan

@@ -36,8 +36,11 @@ writes its outputs (a multi-unit system sends that many bytes to consumers on ot
 a level with a bandwidth is a roof in the roofline plot; ``basis`` and ``area()`` hold cited
 per-unit costs (``sim.tech.TechValue``); ``formulas`` state, in words, how energy and area follow
 from counts and the basis (shown in reports). Optional: ``summed_columns`` (family columns summed
-into the totals, so sweeps and reports see them) and ``op_series`` (family columns stored per op
-with every sweep point), and ``fused_kinds`` with ``evaluate_fused``: disjoint groups of its kinds
+into the totals, so sweeps and reports see them), ``ratio_columns`` (a mapping ``name ->
+(numerator, denominator)`` of totals divided after summing, e.g. a speed-up over a baseline: each a
+column of the totals and of every sweep point, NaN where the denominator sums to 0; both must be
+``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``, ``energy_pj`` or summed columns) and
+``op_series`` (family columns stored per op with every sweep point), and ``fused_kinds`` with ``evaluate_fused``: disjoint groups of its kinds
 whose batches the engine passes together, as a tuple in the group's order, when a
 trace holds two or more kinds of a group; ``evaluate_fused`` returns the columns of their ops batch
 after batch, the same values ``evaluate`` gives each batch alone, in one call (per-call overhead,
@@ -239,6 +242,7 @@ def build_model(config) -> Model:
         raise ModelError(f"family {config.model!r}: peak_macs_per_cycle: got {peak!r}; allowed: a number > 0, or None "
                          "where utilization does not apply")
     _check_fused_kinds(config.model, model)
+    _check_ratio_columns(config.model, model)
     if not model.memory_levels or not all(isinstance(m, MemoryLevel) for m in model.memory_levels):
         raise ModelError(f"family {config.model!r}: memory_levels: got {model.memory_levels!r}; allowed: one or more "
                          "MemoryLevel, innermost first")
@@ -254,6 +258,15 @@ def _check_fused_kinds(family: str, model) -> None:
     if stray or len(flat) != len(set(flat)):
         raise ModelError(f"family {family!r}: fused_kinds: got {groups!r}; allowed: disjoint groups of its kinds "
                          f"({', '.join(model.kinds)})")
+
+
+def _check_ratio_columns(family: str, model) -> None:
+    summed = ("cycles", "compute_cycles", "stall_cycles", "macs", "energy_pj", *getattr(model, "summed_columns", ()))
+    for name, parts in dict(getattr(model, "ratio_columns", {})).items():
+        if not (LEVEL_NAME.fullmatch(str(name)) and name not in summed and isinstance(parts, tuple) and len(parts) == 2
+                and all(part in summed for part in parts)):
+            raise ModelError(f"family {family!r}: ratio_columns[{name!r}]: got {parts!r}; allowed: a new column name "
+                             f"mapped to (numerator, denominator) among {', '.join(summed)}")
 
 
 __all__ = ["ENTRY_POINT_GROUP", "Family", "MemoryLevel", "Model", "OpBatch", "build_model", "ensure_registered",

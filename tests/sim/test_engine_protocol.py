@@ -145,6 +145,17 @@ def test_a_family_column_no_op_of_the_trace_produces_sums_to_zero():
     assert run(trace(), model).totals["pairs"] == 7.0
 
 
+def test_ratio_columns_divide_totals():
+    """A ratio of two totals is a column of the totals; NaN where its denominator sums to 0."""
+    model = Fake(lambda b: {"base": np.full(len(b), 30.0 if b.kind == "gemm" else 0.0)})
+    model.summed_columns, model.ratio_columns = ("base",), {"speedup": ("base", "cycles"), "per_base": ("macs", "base")}
+    totals = run(trace(), model).totals  # two ops of 10 cycles and 100 MACs; base 30 + 0
+    assert totals["speedup"] == 30 / 20 and totals["per_base"] == 200 / 30
+    b = TraceBuilder()
+    b.add("elementwise", "e", {"E": 8})
+    assert np.isnan(run(b.build(), model).totals["per_base"])
+
+
 def test_work_units_and_a_model_without_a_peak():
     result = run(trace({"unit": "frame", "count": 4}), Fake(peak=None))
     t = result.totals
@@ -172,16 +183,21 @@ def test_build_model_checks_the_protocol():
     from sim.config import load_config
     from sim.models import Family, register_family, unregister_family
 
-    unfused, stray, overlapping = Fake(), Fused(), Fused()
+    unfused, stray, overlapping, unsummed, clash = Fake(), Fused(), Fused(), Fake(), Fake()
     unfused.fused_kinds = (("gemm", "elementwise"),)
     stray.fused_kinds = (("gemm", "softmax"),)
     overlapping.fused_kinds = (("gemm", "elementwise"), ("gemm",))
+    unsummed.ratio_columns = {"speedup": ("baseline_cycles", "cycles")}  # baseline_cycles is not summed
+    clash.ratio_columns = {"macs": ("cycles", "macs")}
     for model, message in ((object(), r"lacks name, clock_hz"), (Fake(peak=0), r"peak_macs_per_cycle: got 0"),
                            (Fake(levels=()), r"memory_levels: got \(\); allowed: one or more MemoryLevel"),
                            (unfused, r"declares fused_kinds but lacks evaluate_fused"),
                            (stray, r"fused_kinds: got .*'softmax'.*; allowed: disjoint groups of its kinds "
                                    r"\(gemm, elementwise\)"),
-                           (overlapping, r"fused_kinds: got .*; allowed: disjoint groups")):
+                           (overlapping, r"fused_kinds: got .*; allowed: disjoint groups"),
+                           (unsummed, r"ratio_columns\['speedup'\]: got \('baseline_cycles', 'cycles'\); allowed: a "
+                                      r"new column name mapped to \(numerator, denominator\) among cycles, "),
+                           (clash, r"ratio_columns\['macs'\]")):
         register_family(Family("fake", FakeConfig, lambda config, model=model: model), replace=True)
         try:
             with pytest.raises(ModelError, match=message):

@@ -292,6 +292,7 @@ def test_section_puts_points_beside_the_bands(tmp_path):
     table = pd.read_csv(tmp_path / "spade.csv")
     # hand-checked: speed-up is ideal dense over sparse cycles, computation saved 1 - 7 pairs / (16 x 9) taps
     assert list(table["speedup"]) == [r["ideal_dense_cycles"] / r["cycles"] for r in rows]
+    assert list(table["energy_saving"]) == [r["ideal_dense_energy_pj"] / r["energy_pj"] for r in rows]
     assert table["computation_saved_pct"].iloc[0] == pytest.approx(100 * (1 - 7 / (16 * 9)))
     assert list(table["computation_saved_pct in band"]) == ["no", "no"]  # 95 % saved: above 89.2
     assert set(plots) == {"spade_bands.png", "spade_layers.png", "spade_energy.png"}
@@ -352,3 +353,15 @@ def test_output_tiles_do_not_multiply_os_weight_reads():
            for kb in (16, 4096)]
     assert [op["tiles"] for op in ops] == [10, 1]
     assert ops[0]["bytes_sram_read"] == ops[1]["bytes_sram_read"]
+
+
+def test_a_sweep_ranks_by_speedup_vs_ideal_dense(tmp_path):
+    from sim.pareto import metrics
+    from sim.sweep import run_sweep
+
+    spec = {"name": "s", "config": "spade-16", "workload": {"model": "pointpillars-kitti", "variant": "subm"},
+            "grid": {"array.rows": [8, 16]}, "objectives": ["speedup_vs_ideal_dense", "energy_per_unit"]}
+    table = run_sweep(spec, tmp_path, n_jobs=1, progress=False)
+    assert metrics()["speedup_vs_ideal_dense"].goal == "max"
+    assert list(table["speedup_vs_ideal_dense"]) == list(table["ideal_dense_cycles"] / table["cycles"])
+    assert list(table["mac_cut_vs_dense"]) == list(table["dense_macs"] / table["macs"])

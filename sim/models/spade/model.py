@@ -97,6 +97,10 @@ SUMMED = ("dense_macs", "ideal_dense_cycles", "ideal_dense_energy_pj", "array_cy
           "gsu_conflict_cycles", "dvp_cycles", "plus_cycles", "pairs", "active_in", "active_out")
 SERIES = ("dense_macs", "ideal_dense_cycles", "ideal_dense_energy_pj", "rgu_cycles", "gsu_conflict_cycles", "pairs",
           "active_in", "active_out", "density_in", "density_out")
+# whole-trace ratios against the ideal dense baseline (sweep columns; objectives of the family)
+RATIOS = {"speedup_vs_ideal_dense": ("ideal_dense_cycles", "cycles"),
+          "energy_saving_vs_ideal_dense": ("ideal_dense_energy_pj", "energy_pj"),
+          "mac_cut_vs_dense": ("dense_macs", "macs")}
 
 
 @dataclass
@@ -115,6 +119,7 @@ class SpadeAccelerator:
     kinds = SPARSE_KINDS + DENSE_KINDS
     fused_kinds = (SPARSE_KINDS, DENSE_KINDS)
     summed_columns = SUMMED
+    ratio_columns = RATIOS
     op_series = SERIES
 
     def __init__(self, config: SpadeConfig):
