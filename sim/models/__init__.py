@@ -42,9 +42,9 @@ column of the totals and of every sweep point, NaN where the denominator sums to
 ``cycles``, ``compute_cycles``, ``stall_cycles``, ``macs``, ``energy_pj`` or summed columns) and
 ``op_series`` (family columns stored per op with every sweep point), and ``fused_kinds`` with
 ``evaluate_fused``: disjoint groups of its kinds whose batches the engine passes together, as a
-tuple in the group's order, when a trace holds two or more kinds of a group; ``evaluate_fused`` returns the columns of their ops batch
-after batch, the same values ``evaluate`` gives each batch alone, in one call (per-call overhead,
-not arithmetic, dominates small batches). ``build_model`` checks all of this once, naming what is
+tuple in the group's order, when a trace holds two or more kinds of a group; ``evaluate_fused``
+returns the columns of their ops batch after batch, the same values ``evaluate`` gives each batch
+alone, in one call (per-call overhead, not arithmetic, dominates small batches). ``build_model`` checks all of this once, naming what is
 missing.
 """
 
