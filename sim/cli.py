@@ -88,6 +88,9 @@ def cmd_run(args) -> None:
           f"memory-bound")
     print(f"per {unit} ({count:g} per run): {t['time_per_unit_s'] * 1e3:.4g} ms, {t['energy_per_unit_pj'] * 1e-9:.4g} mJ; "
           f"{t['units_per_s']:.4g} {unit}s/s, {t['tops']:.4g} TOPS, {t['tops_per_w']:.4g} TOPS/W")
+    ratios = [name for name, _ in result.ratio_columns]
+    if ratios:
+        print(", ".join(f"{name.replace('_', ' ')} {t[name]:.4g}x" for name in ratios))
     if args.output:
         out = Path(args.output)
         out.parent.mkdir(parents=True, exist_ok=True)

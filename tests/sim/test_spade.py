@@ -365,3 +365,15 @@ def test_a_sweep_ranks_by_speedup_vs_ideal_dense(tmp_path):
     assert metrics()["speedup_vs_ideal_dense"].goal == "max"
     assert list(table["speedup_vs_ideal_dense"]) == list(table["ideal_dense_cycles"] / table["cycles"])
     assert list(table["mac_cut_vs_dense"]) == list(table["dense_macs"] / table["macs"])
+
+
+def test_dse_run_prints_the_ratios_against_ideal_dense(capsys):
+    from sim.cli import main
+    from workloads import build
+
+    assert main(["run", "-c", "spade-16", "-w", "pointpillars-kitti", "-p", "variant=subm"]) == 0
+    t = run(build({"model": "pointpillars-kitti", "variant": "subm"}), build_model(load_config("spade-16"))).totals
+    line = capsys.readouterr().out.splitlines()[-1]
+    assert line == (f"speedup vs ideal dense {t['ideal_dense_cycles'] / t['cycles']:.4g}x, energy saving vs ideal "
+                    f"dense {t['ideal_dense_energy_pj'] / t['energy_pj']:.4g}x, mac cut vs dense "
+                    f"{t['dense_macs'] / t['macs']:.4g}x")
