@@ -14,7 +14,9 @@ Keys (defaults in brackets):
   builds one frame from a synthetic LiDAR scene (``workloads.pillars``; not with ``batch`` or
   ``layers``): ``variant`` [dense] one of dense, spconv, subm, spconv-p, sd-conv; ``seed`` [0] of
   the scene; ``t`` [2] sd-conv's top-t % of pillars dilated, in (0, 100]; ``keep`` [0.8] spconv-p's
-  DVP keep ratio, in (0, 1]; ``importance`` [pfn] the pillar importance proxy (pfn or points);
+  DVP keep ratio, in (0, 1], or ``dvp_threshold``: keep the vectors scoring >= that multiple of
+  their layer's mean; ``rules`` [spconv] regular convs dilate (spconv) or not (minkowski);
+  ``importance`` [pfn] the pillar importance proxy (pfn or points);
   ``head`` [dense] the detection head of a sparse variant (dense, or sparse: SubM on the active
   set); ``max_points``, ``max_pillars`` [the grid's] voxelization limits.
 

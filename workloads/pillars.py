@@ -53,6 +53,12 @@ Assumptions (parameters, with their defaults):
   3x3 conv's output is 1.1-1.7x its input on the default KITTI scene, and with 0.8 a block's active
   set grows at most ~1.7x over the block (spconv: up to 2.6x). A strided conv is not pruned
   (its output is already smaller than its input). [open: SPADE's per-layer ratios]
+  ``dvp_threshold`` instead keeps the rows scoring >= that multiple of their layer's mean score
+  (SPADE's other keep rule, a per-layer threshold, made scale-free). [open: SPADE's thresholds]
+- ``rules``: ``spconv`` (default): regular convs dilate (spconv 2.x); ``minkowski``: MinkowskiEngine's
+  default output set (the inputs quantised to the stride, never dilated; ``sim.sparse.minkowski_rules``),
+  so MAC counts can be matched to either library. SubM, SD-Conv and transposed convs are the same in
+  both.
 - ``t`` (sd-conv): top-t % of the input pillars by score dilate, 2 by default (the SD-Conv paper's
   chosen point). [paper: Appx Table 1]
 
@@ -81,6 +87,7 @@ from workloads.zoo import family, lookup
 VARIANTS = ("dense", "spconv", "subm", "spconv-p", "sd-conv")
 IMPORTANCE = ("pfn", "points")
 HEADS = ("dense", "sparse")
+RULES = ("spconv", "minkowski")
 ARCHS = ("pointpillars", "pointpillars-multihead", "centerpoint", "pillarnet")
 DEFAULT_FORMATS = {"W": "int8", "A": "int8", "O": "int8"}
 PARAMETERS = {
@@ -88,6 +95,10 @@ PARAMETERS = {
     "seed": checks.Param("int", 0, 2**32 - 1, "seed of the synthetic LiDAR scene"),
     "t": checks.Param("float", None, None, "sd-conv: top-t % of pillars dilated, in (0, 100] (default 2)"),
     "keep": checks.Param("float", None, None, "spconv-p: DVP keep ratio after each stride-1 dilating conv, in (0, 1] (default 0.8)"),
+    "dvp_threshold": checks.Param("float", None, None, "spconv-p: keep instead the vectors scoring >= this multiple of "
+                                  "their layer's mean score, > 0 (not with keep)"),
+    "rules": checks.Param("str", None, None, "output sets of regular convs: spconv (default: dilating) or minkowski "
+                          "(MinkowskiEngine's default: inputs quantised to the stride, no dilation)"),
     "head": checks.Param("str", None, None, "detection head in sparse variants: dense (default) or sparse (SubM on the active set)"),
     "importance": checks.Param("str", None, None, "pillar importance proxy for DVP and SD-Conv: pfn (default) or points"),
     "max_points": checks.Param("int", 1, 1024, "points kept per pillar (default: the grid's)"),
@@ -284,9 +295,31 @@ def _transposed_rules(coords: np.ndarray, in_shape: tuple[int, int], stride: int
     return forward.inverse()
 
 
-def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: float, keep: float):
+class _Options(NamedTuple):
+    """How a sparse variant builds its layers: the variant, SD-Conv's t, the DVP rule (``ratio`` or
+    ``threshold``, and its value) and the rules library of regular convs (spconv or minkowski)."""
+
+    variant: str
+    t: float
+    prune: tuple[str, float]
+    rules: str
+
+
+def _kept(scores: np.ndarray, prune: tuple[str, float]) -> np.ndarray:
+    """Rows DVP keeps: the top ratio, or those scoring >= threshold x the layer's mean score."""
+    from sim.sparse import dvp_keep
+
+    rule, value = prune
+    if rule == "ratio":
+        return dvp_keep(scores, ratio=value)
+    return dvp_keep(scores, threshold=value * float(scores.mean()) if len(scores) else 0.0)
+
+
+def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], o: _Options):
     """(kind, dims, payload, output) of one layer of a sparse variant."""
-    from sim.sparse import conv_rules, dvp_keep, sd_conv_rules
+    from sim.sparse import conv_rules, minkowski_rules, sd_conv_rules
+
+    variant, t = o.variant, o.t
 
     kind, dims, payload, dilating = "sparse_conv2d", _dims(l, shape), {}, False
     if l.op == "deconv":
@@ -299,6 +332,8 @@ def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: fl
     elif variant == "sd-conv" and l.kernel > l.stride:  # a stride-2 3x3 conv becomes 2x2 stride 2
         rules = conv_rules(x.coords, shape, kernel=l.stride, stride=l.stride)
         dims.update(R=l.stride, S=l.stride, pad=0)
+    elif o.rules == "minkowski":
+        rules = minkowski_rules(x.coords, shape, kernel=l.kernel, stride=l.stride)
     else:
         rules = conv_rules(x.coords, shape, kernel=l.kernel, stride=l.stride, padding=l.pad)
         dilating = l.stride == 1 and l.kernel > 1
@@ -306,7 +341,7 @@ def _sparse_op(l: Layer, x: _Active, shape: tuple[int, int], variant: str, t: fl
     scores = np.bincount(rules.pairs[:, 2], weights=x.scores[rules.pairs[:, 1]], minlength=len(rules.out_coords)) / (k * k)
     out = _Active(rules.out_coords, scores)
     if variant == "spconv-p" and dilating:
-        kept = np.asarray(dvp_keep(scores, ratio=keep), dtype=np.int32)
+        kept = np.asarray(_kept(scores, o.prune), dtype=np.int32)
         payload["dvp_kept"] = kept
         out = _Active(rules.out_coords[kept], scores[kept])
     payload.update(coords=x.coords, out_coords=rules.out_coords, pair_count=rules.pair_count, pairs=rules.pairs)
@@ -323,7 +358,8 @@ def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
     variant = _choice(spec, "variant", VARIANTS)
     seed = PARAMETERS["seed"].check("seed", spec.get("seed", 0))
     t = _fraction("workload.t", spec.get("t", 2.0), 100.0, "a number in (0, 100] (percent of pillars dilated)")
-    keep = _fraction("workload.keep", spec.get("keep", 0.8), 1.0, "a number in (0, 1] (DVP keep ratio)")
+    prune = _prune(spec)
+    rules = _choice(spec, "rules", RULES)
     importance, head = _choice(spec, "importance", IMPORTANCE), _choice(spec, "head", HEADS)
     grid = lidar.with_limits(lidar.grid_of(net["grid"]),
                              *(None if spec.get(k) is None else PARAMETERS[k].check(k, spec[k]) for k in ("max_points", "max_pillars")))
@@ -338,7 +374,9 @@ def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
             "scene": "synthetic" if points is None else "given", "points": int(pillars.counts.sum()),
             "occupancy": pillars.occupancy, "importance": importance, "head": head,
             "work": {"unit": "frame", "count": 1}}
-    meta.update({"t": t} if variant == "sd-conv" else {"keep": keep} if variant == "spconv-p" else {})
+    meta.update({"t": t} if variant == "sd-conv" else {"dvp": list(prune)} if variant == "spconv-p" else {})
+    meta["rules"] = rules
+    options = _Options(variant, t, prune, rules)
     b = TraceBuilder(meta=meta)
     _pfn(b, net, pillars, variant, fmts)
     layers = _layers(net)
@@ -352,7 +390,7 @@ def trace(spec: Mapping, points: np.ndarray | None = None) -> Trace:
             active[l.name] = _Active(None, None)
             continue
         x = _union([active[s] for s in l.src], in_shape)
-        kind, dims, payload, active[l.name] = _sparse_op(l, x, in_shape, variant, t, keep)
+        kind, dims, payload, active[l.name] = _sparse_op(l, x, in_shape, options)
         b.add(kind, l.name, dims, layer=index, phase="conv", formats=fmts, payload=payload)
     return b.build()
 
@@ -371,6 +409,17 @@ def _choice(spec: Mapping, key: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise field_error(f"workload.{key}", value, ", ".join(allowed), WorkloadError)
     return value
+
+
+def _prune(spec: Mapping) -> tuple[str, float]:
+    """The DVP rule of a spec: ("ratio", keep) [0.8], or ("threshold", dvp_threshold)."""
+    if "dvp_threshold" not in spec:
+        return "ratio", _fraction("workload.keep", spec.get("keep", 0.8), 1.0, "a number in (0, 1] (DVP keep ratio)")
+    if "keep" in spec:
+        raise field_error("workload.keep", spec["keep"], "absent when dvp_threshold is given (one DVP rule)",
+                          WorkloadError)
+    return "threshold", _fraction("workload.dvp_threshold", spec["dvp_threshold"], float("inf"),
+                                  "a number > 0 (multiple of the layer's mean score)")
 
 
 def _fraction(field: str, value, high: float, allowed: str) -> float:

@@ -237,6 +237,9 @@ def test_traces_are_deterministic_and_round_trip(tmp_path):
     ({"variant": "sd-conv", "t": 100.5}, "workload.t"),
     ({"variant": "sd-conv", "t": "2"}, "workload.t"),
     ({"variant": "spconv-p", "keep": 1.5}, "workload.keep"),
+    ({"variant": "spconv-p", "keep": 0.5, "dvp_threshold": 1.0}, "workload.keep"),
+    ({"variant": "spconv-p", "dvp_threshold": 0}, "workload.dvp_threshold"),
+    ({"variant": "spconv", "rules": "hash"}, "workload.rules"),
     ({"variant": "sd-conv", "importance": "learned"}, "workload.importance"),
     ({"variant": "sd-conv", "head": "none"}, "workload.head"),
     ({"variant": "sd-conv", "seed": -1}, "workload.seed"),
@@ -265,3 +268,35 @@ def test_a_scan_with_no_point_in_the_grid_is_one_clear_error():
     with pytest.raises(WorkloadError, match=r"^points: got '2 points, none inside the grid'; allowed: a scan with "
                                             r"points in x \(0.0, 69.12\)"):
         pillars.trace({"model": "pointpillars-kitti", "variant": "subm"}, points=behind)
+
+
+def test_dvp_by_threshold_of_the_mean_score():
+    """Scored by point counts, every output of a dilating conv has a positive score: a 1/9 average over
+    active inputs that hold points, so a new site on the growing edge scores at least 9^-16 of a pillar
+    after the 16 convs. A threshold of 1e-30 of the mean therefore prunes nothing: the spconv variant's
+    MACs. Raising the multiple prunes more."""
+    macs = [total_macs(frame("spconv-p", dvp_threshold=m, importance="points")) for m in (1e-30, 0.5, 1.0, 2.0)]
+    assert macs[0] == total_macs(frame("spconv", importance="points"))
+    assert macs[0] > macs[1] > macs[2] > macs[3]
+
+
+def test_minkowski_rules_never_dilate():
+    """MinkowskiEngine's default: a stride-1 conv keeps its input set, a strided conv quantises it."""
+    for op, p in sparse_ops(frame("spconv", rules="minkowski")):
+        if op["kind"] == "sparse_conv2d" and op["stride"] == 1:
+            assert np.array_equal(p["out_coords"], p["coords"])
+        elif op["kind"] == "sparse_conv2d":
+            assert np.array_equal(p["out_coords"], np.unique(p["coords"] // op["stride"], axis=0))
+    assert total_macs(frame("spconv", rules="minkowski")) < total_macs(frame("spconv"))
+
+
+def test_dvp_threshold_is_a_multiple_of_the_layers_mean_score():
+    """block1.conv1 (the first pruned layer) keeps the rows scoring >= its mean, the scores rebuilt
+    from the scan: pillar point counts, averaged over each conv's 9 offsets."""
+    counts = lidar.pillarize(lidar.scene(0).points, lidar.KITTI, 0).counts.astype(float)
+    ops = dict((op["name"], p) for op, p in sparse_ops(frame("spconv-p", dvp_threshold=1.0, importance="points")))
+    conv0, conv1 = ops["block1.conv0"], ops["block1.conv1"]
+    assert np.array_equal(conv0["coords"], lidar.pillarize(lidar.scene(0).points, lidar.KITTI, 0).coords)
+    scores = np.bincount(conv0["pairs"][:, 2], counts[conv0["pairs"][:, 1]], len(conv0["out_coords"])) / 9
+    scores = np.bincount(conv1["pairs"][:, 2], scores[conv1["pairs"][:, 1]], len(conv1["out_coords"])) / 9
+    assert conv1["dvp_kept"].tolist() == np.flatnonzero(scores >= scores.mean()).tolist()
