@@ -312,3 +312,33 @@ def test_mutant_is_killed_in_pysim(mutant):
 def test_mutant_is_killed_in_verilator(name, require_verilator):
     mutant = next(m for m in RGU_MUTANTS if m.name == name)
     assert killed(mutant, verilator.run)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, subm", [(3, 1, 1, True), (3, 2, 1, False), (2, 2, 0, False)])
+def test_the_spade_model_charges_the_rgus_cycles(kernel, stride, padding, subm):
+    """The SPADE model's merge-RGU time of a layer (rate 1, rules generated, output set built by SPADE's
+    other step) equals the cycles the RTL takes to match every kernel offset's frame in turn."""
+    from sim.config import load_config
+    from sim.engine import run as run_trace
+    from sim.models import build_model
+    from sim.trace import TraceBuilder
+
+    rng = np.random.default_rng(kernel + stride)
+    flat = rng.choice(20 * 24, 18, replace=False)
+    coords = np.stack([flat // 24, flat % 24], 1)
+    ins, outs, pairs = conv_case([tuple(c) for c in coords.tolist()], (20, 24), kernel, stride, padding, 1, subm)
+    rtl = 0
+    for ky in range(kernel):
+        for kx in range(kernel):
+            _, outputs, _ = run([(ins, outs)], (ky - padding, kx - padding), stride, rng)
+            rtl += steps_taken(outputs)
+    rules = conv_rules(np.array(ins, np.int32), (20, 24), kernel, stride, padding, subm=subm)
+    b = TraceBuilder(formats={"W": "int8", "A": "int8", "O": "int8"})
+    b.add("sparse_conv2d", "layer", dict(C=4, H=20, W=24, K=4, R=kernel, S=kernel, stride=stride, pad=padding),
+          payload={"coords": rules.in_coords, "out_coords": rules.out_coords, "pair_count": rules.pair_count,
+                   "pairs": rules.pairs})
+    config = {"model": "spade", "array": {"rows": 4, "cols": 4},
+              "sram": {"input_kb": 64, "output_kb": 64, "weight_kb": 64}}
+    op = run_trace(b.build(), build_model(load_config(config))).ops.iloc[0]
+    build = 0 if subm else len(rules.pairs)  # building a dilating layer's output set: one step per candidate
+    assert op["rgu_cycles"] - build == rtl

@@ -64,16 +64,17 @@ def test_hand_worked_subm_layer_cycles():
     # 2R + C - 2 + max(n, R) = 10 + 4 = 14 cycles, so the three non-empty offsets take 42 array cycles.
     # Gather: 4 int8 channels = 1 word of 64 bits, scatter: 4 x 32-bit partial sums = 2 words; at one vector per
     # cycle each offset's gather and scatter take n cycles < 14, so the GSU hides behind the array.
-    # RGU (merge, 1 coordinate/cycle): 9 offsets x (3 inputs + 3 outputs) = 54 cycles; SubM builds no output set.
+    # RGU (merge, 1 comparison/cycle, as hw.rgu): per offset 3 inputs + 3 outputs + 1 end beat - P_δ (a match
+    # takes both streams' heads at once): 6 x 7 + (7 - 2) + (7 - 3) + (7 - 2) = 56 cycles; SubM builds no output set.
     assert rule_recheck(ROW_RULES)
     ops = run(trace(("sparse_conv2d", SUBM_DIMS, ROW_RULES)), spade()).ops.iloc[0]
-    assert ops["array_cycles"] == 3 * 14 and ops["rgu_cycles"] == 54 and ops["gsu_cycles"] == 2 * 7
-    assert ops["compute_cycles"] == ops["cycles"] == max(42, 54)  # RGU overlapped with the array
+    assert ops["array_cycles"] == 3 * 14 and ops["rgu_cycles"] == 56 and ops["gsu_cycles"] == 2 * 7
+    assert ops["compute_cycles"] == ops["cycles"] == max(42, 56)  # RGU overlapped with the array
     assert ops["macs"] == 7 * 4 * 4 and ops["pairs"] == 7 and ops["active_in"] == ops["active_out"] == 3
     serial = run(trace(("sparse_conv2d", SUBM_DIMS, ROW_RULES)), spade(rgu={"overlap": False})).ops.iloc[0]
-    assert serial["cycles"] == 42 + 54
+    assert serial["cycles"] == 42 + 56
     fast = run(trace(("sparse_conv2d", SUBM_DIMS, ROW_RULES)), spade(rgu={"rate": 2.0})).ops.iloc[0]
-    assert fast["rgu_cycles"] == 9 * 3 and fast["cycles"] == 42
+    assert fast["rgu_cycles"] == 6 * 4 + 3 + 2 + 3 and fast["cycles"] == 42  # ceil(7 / 2), ceil(5 / 2), ...
     hashed = run(trace(("sparse_conv2d", SUBM_DIMS, ROW_RULES)), spade(rgu={"algorithm": "hash"})).ops.iloc[0]
     assert hashed["rgu_cycles"] == 3 + 9 * 3  # one insert per input, one probe per output and offset
 
@@ -151,9 +152,9 @@ def test_sparse_beats_ideal_dense_only_when_sparse():
 def test_rules_are_reused_by_a_layer_with_the_same_sets():
     layers = [("sparse_conv2d", SUBM_DIMS, ROW_RULES)] * 2
     reused = run(trace(*layers), spade()).ops
-    assert list(reused["rgu_cycles"]) == [54, 0] and list(reused["rules_reused"]) == [0, 1]
+    assert list(reused["rgu_cycles"]) == [56, 0] and list(reused["rules_reused"]) == [0, 1]
     fresh = run(trace(*layers), spade(rgu={"reuse": False})).ops
-    assert list(fresh["rgu_cycles"]) == [54, 54]
+    assert list(fresh["rgu_cycles"]) == [56, 56]
     # 7 pairs x 2 x 18-bit indices = 31.5 B overflow a 1-byte rule SRAM: written to DRAM, read back once
     tiny = run(trace(*layers), spade(sram={"rule_kb": 1 / 1024})).ops
     assert list(tiny["bytes_dram_write"] - reused["bytes_dram_write"]) == [31.5, 0]
@@ -162,18 +163,18 @@ def test_rules_are_reused_by_a_layer_with_the_same_sets():
 
 def test_dvp_and_sd_conv_costs():
     # DVP on the 3 outputs of 4 channels, 16 lanes: ceil(12 / 16) = 1 scoring cycle + passes x ceil(3 / 16);
-    # ratio: 2 passes, threshold: 1. The layer's time grows by exactly that (after the RGU's 54).
+    # ratio: 2 passes, threshold: 1. The layer's time grows by exactly that (after the RGU's 56).
     kept = {**ROW_RULES, "dvp_kept": np.array([0, 2], np.int32)}
     ratio = run(trace(("sparse_conv2d", SUBM_DIMS, kept)), spade()).ops.iloc[0]
     threshold = run(trace(("sparse_conv2d", SUBM_DIMS, kept)), spade(dvp={"keep": "threshold"})).ops.iloc[0]
-    assert ratio["dvp_cycles"] == 3 and threshold["dvp_cycles"] == 2 and ratio["cycles"] == 54 + 3
+    assert ratio["dvp_cycles"] == 3 and threshold["dvp_cycles"] == 2 and ratio["cycles"] == 56 + 3
     assert ratio["energy_dvp_pj"] > threshold["energy_dvp_pj"] > 0
     # SD-Conv: pillar 1 selected. Scoring 3 pillars x 4 channels on 16 lanes: 1 cycle, top-k 2 passes: 2;
     # merge of 3 own sites + the 3 pairs whose input is pillar 1 (offsets 3, 4, 5): 6 cycles. It replaces
-    # nothing of the SubM-shaped rulebook here, so the RGU still takes 54.
+    # nothing of the SubM-shaped rulebook here, so the RGU still takes 56.
     sd = {**ROW_RULES, "selected": np.array([1], np.int32)}
     ops = run(trace(("sparse_conv2d", SUBM_DIMS, sd)), spade()).ops.iloc[0]
-    assert ops["plus_cycles"] == 1 + 2 + 6 and ops["cycles"] == 9 + 54 and ops["energy_plus_pj"] > 0
+    assert ops["plus_cycles"] == 1 + 2 + 6 and ops["cycles"] == 9 + 56 and ops["energy_plus_pj"] > 0
     with pytest.raises(UnsupportedOpError, match=r"model 't', op 0 \('op'\): an SD-Conv layer .*plus.enabled: true"):
         run(trace(("sparse_conv2d", SUBM_DIMS, sd)), spade(plus={"enabled": False}))
 
@@ -311,11 +312,11 @@ def test_rulebooks_of_sim_sparse_regular_and_sd_conv():
     flat = rng.choice(400, 24, replace=False)
     coords = np.stack([flat // 20, flat % 20], 1).astype(np.int32)
     dims = dict(C=16, H=20, W=20, K=16, R=3, S=3, stride=1, pad=1)
-    # regular (dilating) conv, merge RGU at 1 coordinate/cycle: 9 scans of n_in + n_out, plus one step per
-    # candidate (input, offset) site to build the output set: the P pairs.
+    # regular (dilating) conv, merge RGU at 1 comparison/cycle: 9 scans of n_in + n_out + 1 less the offset's
+    # pairs (P in all), plus one step per candidate (input, offset) site to build the output set: P again.
     regular = conv_rules(coords, (20, 20), 3, 1, 1)
     ops = run(trace(("sparse_conv2d", dims, payload(regular))), spade()).ops.iloc[0]
-    assert ops["rgu_cycles"] == 9 * (24 + regular.n_out) + len(regular.pairs)
+    assert ops["rgu_cycles"] == 9 * (24 + regular.n_out + 1) - len(regular.pairs) + len(regular.pairs)
     assert ops["macs"] == len(regular.pairs) * 16 * 16 and ops["active_out"] == regular.n_out
     # SD-Conv, top 10 % (3 pillars) by score: SPADE+ scores 24 x 16 elements on 16 lanes (24 cycles), two
     # top-k passes of ceil(24 / 16) = 2, merges the 24 own sites and each selected pillar's in-grid 3x3
@@ -327,7 +328,7 @@ def test_rulebooks_of_sim_sparse_regular_and_sd_conv():
                      for y, x in chosen for a in (-1, 0, 1) for b in (-1, 0, 1))
     ops = run(trace(("sparse_conv2d", dims, payload(sd, selected=sd.selected))), spade()).ops.iloc[0]
     assert ops["plus_cycles"] == 24 + 2 * 2 + 24 + neighbours
-    assert ops["rgu_cycles"] == 9 * (24 + sd.n_out)
+    assert ops["rgu_cycles"] == 9 * (24 + sd.n_out + 1) - len(sd.pairs)
 
 
 def test_an_empty_active_set_costs_no_compute():

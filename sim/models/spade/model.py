@@ -27,7 +27,9 @@ A sparse layer, per kernel offset δ with n_δ pairs:
   the gather/scatter time above the conflict-free count. ``gsu.overlap``: an offset takes
   max(array, gather, scatter), else their sum.
 - RGU, per layer (``rgu_cycles``): ``merge`` scans the sorted input and output streams once per
-  offset, ceil((n_in + n_out) / rate) cycles each, plus ceil(P / rate) to build the output set of a
+  offset, ceil((n_in + n_out + 1 - P_δ) / rate) cycles each (the cycle count of the RTL unit
+  ``hw.rgu`` at rate 1: one comparison per cycle, a match advancing both streams, one cycle for the
+  frame's end beat; none for a layer without active inputs), plus ceil(P / rate) to build the output set of a
   dilating, strided or transposed layer from its P candidate (input, offset) sites; ``hash`` takes
   ceil((n_in + offsets x n_out + P_build) / rate): inserts, probes and output inserts. A SubM layer
   builds no output set; a layer whose rulebook equals an earlier one's (``rgu.reuse``) costs
@@ -405,9 +407,11 @@ class SpadeAccelerator:
         """(coordinate steps, cycles) of the RGU for one layer whose rules are generated (docstring)."""
         rgu = self.config.rgu
         build = 0 if la.layer_type == "subm" or la.selected is not None else la.pairs  # SD-Conv: SPADE+ merges
-        if rgu.algorithm == "merge":
-            per_offset = la.n_in + la.n_out
-            steps = la.offsets * per_offset + build
-            return steps, la.offsets * int(np.ceil(per_offset / rgu.rate)) + int(np.ceil(build / rgu.rate))
+        if la.n_in == 0:  # no active input: no frame is sent
+            return 0, 0
+        if rgu.algorithm == "merge":  # hw.rgu: a match advances both streams, the end beat takes one cycle
+            per_offset = la.n_in + la.n_out + 1 - la.pair_count
+            steps = int(per_offset.sum()) + build
+            return steps, int(np.ceil(per_offset / rgu.rate).sum()) + int(np.ceil(build / rgu.rate))
         steps = la.n_in + la.offsets * la.n_out + build
         return steps, int(np.ceil(steps / rgu.rate))
