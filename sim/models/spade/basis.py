@@ -4,20 +4,18 @@ The PE, DRAM and dense-path costs are the systolic family's (``SystolicArray.bas
 banked feature SRAMs (one macro per bank), the weight and rule SRAMs, the RGU's merge step, the
 GSU's address generators and crossbars, the DVP unit's lanes and SPADE+'s top-k and merge units.
 This project's synthesis of the RGU and of the gather-address generator (``RTL_ENTRIES``, from
-``sim/tech/rtl_spade.yaml``, at the RTL's default widths) gives their energy and area where the
-entries exist (a tech override can replace them); otherwise the unit is composed from Aladdin and
-Horowitz components (comparators, adders, registers), as each source string states. The GSU has one
-address generator per bank port.
+``sim/tech/rtl_spade.yaml``, at the RTL's default widths; a tech override can replace them) gives
+their energy and area; the other units are composed from Aladdin and Horowitz components
+(comparators, adders, registers, mux cells), as each source string states. The GSU has one address
+generator per bank port.
 """
 
 from __future__ import annotations
 
-import math
-
 from sim.models.spade.config import SpadeConfig
 from sim.tech import TechLibrary, TechValue
 
-# synthesized entries (sim/tech/rtl_spade.yaml, at the RTL's own widths) used when present: energy per
+# synthesized entries (sim/tech/rtl_spade.yaml, at the RTL's own widths): energy per
 # merge step (one coordinate compared) and per word address, area of one RGU and of one address generator
 RTL_ENTRIES = {"rgu_step_pj": "rtl_rgu_pj_per_cycle", "rgu_area_um2": "rtl_rgu_area_um2",
                "gsu_address_pj": "rtl_gather_addr_pj_per_cycle", "gsu_address_area_um2": "rtl_gather_addr_area_um2"}
@@ -28,11 +26,6 @@ SRAMS = ("input", "output", "weight", "rule")
 def _comparator(t: TechLibrary, bits: int, unit: str) -> TechValue:
     """An Aladdin comparator of ``bits`` (its table's width rule: linear in width)."""
     return t.scaled(f"aladdin_comparator_32_{unit}") * (bits / 32)
-
-
-def _rtl_or(t: TechLibrary, key: str, derived: TechValue) -> TechValue:
-    name = RTL_ENTRIES[key]
-    return t.scaled(name) if name in t.entries else derived
 
 
 def spade_basis(t: TechLibrary, c: SpadeConfig) -> dict[str, TechValue]:
@@ -49,14 +42,9 @@ def spade_basis(t: TechLibrary, c: SpadeConfig) -> dict[str, TechValue]:
             basis[f"sram_{name}_{rw}_pj_per_bit"] = TechValue(access.value / bits, "pJ/bit",
                                                               f"{access.source} / {bits} bits")
         basis[f"sram_{name}_area_mm2"] = t.sram_area_mm2(size / macros) * macros
-    # RGU: per coordinate consumed, a key comparison, the offset shift of both axes, a pipeline register
-    step_pj = _comparator(t, key_bits, "pj") + t.int_add_pj(cb) * 2 + reg_pj * (key_bits + ib)
-    step_um2 = _comparator(t, key_bits, "um2") + t.int_add_area_um2(cb) * 2 + reg_um2 * (key_bits + ib)
-    basis["rgu_step_pj"] = _rtl_or(t, "rgu_step_pj", step_pj)
-    basis["rgu_area_um2"] = _rtl_or(t, "rgu_area_um2", step_um2)
-    # GSU: one address adder per bank port; a banks x banks crossbar of word_bits each way (mux2 cells)
-    basis["gsu_address_pj"] = _rtl_or(t, "gsu_address_pj", t.int_add_pj(ib + max(1, math.ceil(math.log2(c.gsu.banks)))))
-    basis["gsu_address_area_um2"] = _rtl_or(t, "gsu_address_area_um2", t.int_add_area_um2(ib))
+    # RGU (per merge step) and GSU address generators (per word address): the synthesized RTL
+    basis.update({key: t.scaled(name) for key, name in RTL_ENTRIES.items()})
+    # GSU: a banks x banks crossbar of word_bits each way (mux2 cells)
     basis["gsu_crossbar_area_um2"] = t.scaled("cell_mux2_x1_um2") * (2 * c.gsu.banks * max(c.gsu.banks - 1, 0)
                                                                      * c.gsu.word_bits)
     # DVP: per channel element of a score (a learned score's multiply-add costs as an L2 norm's

@@ -216,8 +216,7 @@ class SpadeAccelerator:
         keep = ("cycles", "compute_cycles", "stall_cycles", "memory_cycles", "macs", "folds")
         cols = {k: v for k, v in out.items() if k in keep or k.startswith(("energy_", "bytes_"))}
         zero = np.zeros(len(cols["cycles"]))
-        cols.update({k: zero for k in ("array_cycles", "rgu_cycles", "gsu_cycles", "gsu_conflict_cycles", "dvp_cycles",
-                                       "plus_cycles")})
+        cols.update({k: zero for k in ("rgu_cycles", "gsu_cycles", "gsu_conflict_cycles", "dvp_cycles", "plus_cycles")})
         cols["array_cycles"] = out["compute_cycles"].astype(float)
         cols["dataflow"] = np.full(len(zero), self.config.array.dataflow.dense, object)
         return {**cols, **self._ideal(batches)}

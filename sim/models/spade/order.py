@@ -11,9 +11,9 @@ systolic family). Orders (``array.order``):
   once; a whole number of ``align`` array columns when at least that many fit); output tiles per
   chunk as above; the input features are fetched once if they fit half the input SRAM, else once
   per chunk.
-- ``offset_major``: each offset over all pairs, all Cout at once; partial sums beyond half the output
-  SRAM spill to DRAM: written after every offset but the last and read back by every offset but
-  the first.
+- ``offset_major``: each offset over all pairs, all Cout at once; when the partial sums exceed half
+  the output SRAM they all spill to DRAM (no partial residency is assumed): written after every
+  offset but the last and read back by every offset but the first.
 - ``adaptive``: per layer, the order with the least DRAM traffic (the first listed on a tie).
 """
 
