@@ -80,6 +80,7 @@ from typing import NamedTuple
 import numpy as np
 
 from sim.errors import WorkloadError, field_error
+from sim.lowering import conv_output_size
 from sim.trace import Trace, TraceBuilder
 from workloads import checks, lidar
 from workloads.zoo import family, lookup
@@ -212,7 +213,7 @@ def _shapes(net: dict, layers: list[Layer]) -> dict[str, tuple[int, int]]:
     for l in layers:
         h, w = shapes[l.name] = out[l.src[0]]
         out[l.name] = ((h * l.stride, w * l.stride) if l.op == "deconv" else
-                       ((h + 2 * l.pad - l.kernel) // l.stride + 1, (w + 2 * l.pad - l.kernel) // l.stride + 1))
+                       (conv_output_size(h, l.kernel, l.stride, l.pad), conv_output_size(w, l.kernel, l.stride, l.pad)))
     return shapes
 
 
@@ -440,7 +441,8 @@ def growth(trace: Trace) -> list[dict]:
         h, w, k2 = int(op["H"]), int(op["W"]), int(op["R"] * op["S"])
         transposed = op["kind"].endswith("deconv2d")
         ho, wo = ((h * op["stride"], w * op["stride"]) if transposed else
-                  ((h + 2 * op["pad"] - op["R"]) // op["stride"] + 1, (w + 2 * op["pad"] - op["S"]) // op["stride"] + 1))
+                  (int(conv_output_size(h, op["R"], op["stride"], op["pad"])),
+                   int(conv_output_size(w, op["S"], op["stride"], op["pad"]))))
         dense_pairs = (h * w if transposed else ho * wo) * k2
         payload = trace.payloads.get(int(op["id"]))
         n_in, n_out, pairs = (h * w, ho * wo, dense_pairs) if payload is None else (
